@@ -1,0 +1,207 @@
+package protocol
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"unicode/utf8"
+)
+
+// MessageConn carries chat lines in either mode. The server and client use
+// it without caring whether the lines are encrypted.
+type MessageConn interface {
+	// ReadMessage returns the next line, without its newline.
+	ReadMessage() (string, error)
+	// WriteMessages sends lines in order, in as few writes as it can.
+	WriteMessages(msgs ...string) error
+	// NetConn is the connection underneath.
+	NetConn() net.Conn
+	Close() error
+}
+
+// readBufferSize is the per-connection read buffer. Records and lines are
+// small; 2 KiB keeps an idle connection cheap and still reads most
+// messages in one system call.
+const readBufferSize = 2048
+
+// ErrMessageTooLong is returned for a line or plaintext over MaxLine.
+var ErrMessageTooLong = fmt.Errorf("protocol: message longer than %d bytes", MaxLine)
+
+// ErrNotUTF8 is returned for a line or plaintext that is not valid UTF-8.
+var ErrNotUTF8 = errors.New("protocol: message is not valid UTF-8")
+
+// Conn is a secure connection after a successful handshake. Errors are
+// sticky: once a direction fails, it stays failed.
+type Conn struct {
+	raw     net.Conn
+	rr      recordReader
+	suite   CipherSuite
+	send    RecordCipher
+	recv    RecordCipher
+	sendSeq uint64
+	recvSeq uint64
+	readErr error
+	wErr    error
+	wbuf    []byte
+	scratch []byte
+	plain   []byte
+}
+
+func newConn(c net.Conn, suite CipherSuite) *Conn {
+	return &Conn{raw: c, suite: suite, rr: recordReader{r: bufio.NewReaderSize(c, readBufferSize)}}
+}
+
+func (c *Conn) setKeys(sendKey, recvKey []byte) error {
+	var err error
+	if c.send, err = c.suite.New(sendKey); err != nil {
+		return err
+	}
+	c.recv, err = c.suite.New(recvKey)
+	return err
+}
+
+// Suite is the cipher suite the handshake agreed on.
+func (c *Conn) Suite() SuiteID { return c.suite.ID() }
+
+// NetConn returns the connection underneath.
+func (c *Conn) NetConn() net.Conn { return c.raw }
+
+// Close closes the connection underneath.
+func (c *Conn) Close() error { return c.raw.Close() }
+
+// ReadMessage reads and opens the next data record.
+func (c *Conn) ReadMessage() (string, error) {
+	if c.readErr != nil {
+		return "", c.readErr
+	}
+	h, body, err := c.rr.next()
+	if err == nil && h.Type != TypeData {
+		err = fmt.Errorf("%w: unexpected %s record", ErrBadRecord, h.Type)
+	}
+	if err == nil {
+		var hdr [RecordHeaderLen]byte
+		c.plain, err = c.recv.Open(c.plain[:0], c.recvSeq, h.Marshal(hdr[:0]), body)
+	}
+	if err == nil && len(c.plain) > MaxLine {
+		err = ErrMessageTooLong
+	}
+	if err == nil && !utf8.Valid(c.plain) {
+		err = ErrNotUTF8
+	}
+	if err != nil {
+		if errors.Is(err, ErrTruncated) || errors.Is(err, ErrUnknownType) || errors.Is(err, ErrOversize) {
+			err = fmt.Errorf("%w: %w", ErrBadRecord, err)
+		}
+		c.readErr = err
+		return "", err
+	}
+	c.recvSeq++
+	return string(c.plain), nil
+}
+
+// WriteMessages seals each line into its own record and sends them all in
+// one write.
+func (c *Conn) WriteMessages(msgs ...string) error {
+	if c.wErr != nil {
+		return c.wErr
+	}
+	c.wbuf = c.wbuf[:0]
+	for _, m := range msgs {
+		if len(m) > MaxLine {
+			return ErrMessageTooLong
+		}
+		if c.sendSeq == ^uint64(0) {
+			panic("protocol: sequence number wrapped around")
+		}
+		var hdr [RecordHeaderLen]byte
+		h := Header{Type: TypeData, Length: uint32(c.send.SealedLen(len(m)))}.Marshal(hdr[:0])
+		c.wbuf = append(c.wbuf, h...)
+		c.scratch = append(c.scratch[:0], m...)
+		c.wbuf = c.send.Seal(c.wbuf, c.sendSeq, h, c.scratch)
+		c.sendSeq++
+	}
+	if _, err := c.raw.Write(c.wbuf); err != nil {
+		c.wErr = err
+		return err
+	}
+	return nil
+}
+
+// PlainConn carries newline-terminated UTF-8 lines with no protection.
+type PlainConn struct {
+	raw  net.Conn
+	br   *bufio.Reader
+	wbuf []byte
+}
+
+// NewPlainConn wraps c for plain mode.
+func NewPlainConn(c net.Conn) *PlainConn {
+	return &PlainConn{raw: c, br: bufio.NewReaderSize(c, readBufferSize)}
+}
+
+// NetConn returns the connection underneath.
+func (p *PlainConn) NetConn() net.Conn { return p.raw }
+
+// Close closes the connection underneath.
+func (p *PlainConn) Close() error { return p.raw.Close() }
+
+// Reader exposes the buffered reader, so a caller can peek at the first
+// bytes (to spot a secure server) without losing them.
+func (p *PlainConn) Reader() *bufio.Reader { return p.br }
+
+// ReadMessage reads one line of at most MaxLine bytes. A trailing "\r" is
+// dropped, so netcat and telnet lines read the same.
+func (p *PlainConn) ReadMessage() (string, error) {
+	line, err := ReadLine(p.br, MaxLine)
+	if err != nil {
+		return "", err
+	}
+	return string(line), nil
+}
+
+// ReadLine reads a line of at most max bytes from br. It stops reading as
+// soon as the limit is passed, so an endless line costs nothing.
+func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > max+2 { // room for "\r\n"
+			return nil, ErrMessageTooLong
+		}
+		line = append(line, frag...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF && len(line) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		break
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if len(line) > max {
+		return nil, ErrMessageTooLong
+	}
+	if !utf8.Valid(line) {
+		return nil, ErrNotUTF8
+	}
+	return line, nil
+}
+
+// WriteMessages sends each line followed by a newline, in one write.
+func (p *PlainConn) WriteMessages(msgs ...string) error {
+	p.wbuf = p.wbuf[:0]
+	for _, m := range msgs {
+		p.wbuf = append(p.wbuf, m...)
+		p.wbuf = append(p.wbuf, '\n')
+	}
+	_, err := p.raw.Write(p.wbuf)
+	return err
+}

@@ -1,0 +1,179 @@
+package protocol
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// ErrPlainPeer means the other side sent text where a secure record was
+// due: it runs in plain mode, or it is a person with netcat.
+var ErrPlainPeer = errors.New("protocol: the peer speaks plain text, not secure records")
+
+// ErrNotSecureServer means the server's first bytes were neither a hello
+// nor text.
+var ErrNotSecureServer = errors.New("protocol: the server did not send a chatlab hello")
+
+// ServerConfig is what a secure server needs for a handshake.
+type ServerConfig struct {
+	Key *rsa.PrivateKey
+	// Suite protects the records; nil means AES128GCM.
+	Suite CipherSuite
+	// Timeout bounds the handshake; zero means HandshakeTimeout.
+	Timeout time.Duration
+}
+
+// ClientConfig is what a secure client needs for a handshake.
+type ClientConfig struct {
+	// Suites lists the suites the client accepts; nil means AES128GCM only.
+	Suites []CipherSuite
+	// Verify sees the server's hello before anything is sent, and refuses
+	// the server by returning an error (fingerprint checks go here).
+	Verify func(Hello) error
+	// Rand is the source of the session key; nil means crypto/rand.
+	Rand io.Reader
+	// Timeout bounds the handshake; zero means HandshakeTimeout.
+	Timeout time.Duration
+}
+
+func timeoutOr(d time.Duration) time.Duration {
+	if d <= 0 {
+		return HandshakeTimeout
+	}
+	return d
+}
+
+// Server runs the server side of the handshake on c.
+func Server(c net.Conn, cfg ServerConfig) (*Conn, error) {
+	suite := cfg.Suite
+	if suite == nil {
+		suite = AES128GCM()
+	}
+	if cfg.Key == nil {
+		return nil, errors.New("protocol: server has no key")
+	}
+	c.SetDeadline(time.Now().Add(timeoutOr(cfg.Timeout)))
+	body, err := MarshalHello(&cfg.Key.PublicKey, suite.ID())
+	if err != nil {
+		return nil, err
+	}
+	hello := AppendRecord(nil, TypeHello, body)
+	if _, err := c.Write(hello); err != nil {
+		return nil, fmt.Errorf("protocol: send hello: %w", err)
+	}
+	conn := newConn(c, suite)
+	h, kex, err := conn.rr.next()
+	if err != nil {
+		return nil, handshakeReadError(err, conn.rr.hdr[:])
+	}
+	if h.Type != TypeKeyExchange || len(kex) != WrappedKeySize {
+		return nil, fmt.Errorf("protocol: expected a %d-byte key exchange, got %s of %d bytes", WrappedKeySize, h.Type, len(kex))
+	}
+	sessionKey, err := rsa.DecryptOAEP(sha256.New(), nil, cfg.Key, kex, nil)
+	if err != nil || len(sessionKey) != SessionKeySize {
+		return nil, fmt.Errorf("protocol: key exchange: %w", ErrBadRecord)
+	}
+	transcript := Transcript(hello, AppendRecord(nil, TypeKeyExchange, kex))
+	c2s, s2c, err := DeriveKeys(sessionKey, transcript)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.setKeys(s2c, c2s); err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return conn, nil
+}
+
+// Client runs the client side of the handshake on c. Nothing at all is
+// sent until the hello has been parsed and verified.
+func Client(c net.Conn, cfg ClientConfig) (*Conn, Hello, error) {
+	suites := cfg.Suites
+	if suites == nil {
+		suites = []CipherSuite{AES128GCM()}
+	}
+	rnd := cfg.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	c.SetDeadline(time.Now().Add(timeoutOr(cfg.Timeout)))
+	conn := newConn(c, nil)
+	h, body, err := conn.rr.next()
+	if err != nil {
+		return nil, Hello{}, handshakeReadError(err, conn.rr.hdr[:])
+	}
+	if h.Type != TypeHello {
+		return nil, Hello{}, ErrNotSecureServer
+	}
+	hello, err := ParseHello(body)
+	if err != nil {
+		return nil, hello, err
+	}
+	for _, s := range suites {
+		if s.ID() == hello.Suite {
+			conn.suite = s
+		}
+	}
+	if conn.suite == nil {
+		return nil, hello, fmt.Errorf("protocol: the server wants %s, which this client does not accept", hello.Suite)
+	}
+	if cfg.Verify != nil {
+		if err := cfg.Verify(hello); err != nil {
+			return nil, hello, err
+		}
+	}
+	helloRecord := AppendRecord(nil, TypeHello, body)
+	sessionKey := make([]byte, SessionKeySize)
+	if _, err := io.ReadFull(rnd, sessionKey); err != nil {
+		return nil, hello, fmt.Errorf("protocol: session key: %w", err)
+	}
+	wrapped, err := rsa.EncryptOAEP(sha256.New(), rnd, hello.PublicKey, sessionKey, nil)
+	if err != nil {
+		return nil, hello, fmt.Errorf("protocol: wrap session key: %w", err)
+	}
+	kex := AppendRecord(nil, TypeKeyExchange, wrapped)
+	if _, err := c.Write(kex); err != nil {
+		return nil, hello, fmt.Errorf("protocol: send key exchange: %w", err)
+	}
+	c2s, s2c, err := DeriveKeys(sessionKey, Transcript(helloRecord, kex))
+	if err != nil {
+		return nil, hello, err
+	}
+	if err := conn.setKeys(c2s, s2c); err != nil {
+		return nil, hello, err
+	}
+	c.SetDeadline(time.Time{})
+	return conn, hello, nil
+}
+
+// handshakeReadError turns a failed first read into the clearest error:
+// text where a record was due means a plain-mode peer.
+func handshakeReadError(err error, first []byte) error {
+	if errors.Is(err, ErrUnknownType) && LooksLikeText(first) {
+		return ErrPlainPeer
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("protocol: handshake timed out: %w", err)
+	}
+	return err
+}
+
+// LooksLikeText reports whether b is printable ASCII or line breaks, which
+// is how a plain-mode line starts and never how a record does.
+func LooksLikeText(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\n' && c != '\r' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,34 @@
+package protocol
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+)
+
+// HKDF labels for the two directions. Each direction gets its own key, so
+// a record reflected back to its sender never opens.
+const (
+	labelClientToServer = "chatlab v1 client to server"
+	labelServerToClient = "chatlab v1 server to client"
+)
+
+// Transcript hashes the two handshake records exactly as they crossed the
+// wire (headers included). It salts the key schedule, so keys are bound to
+// this server key and this hello.
+func Transcript(helloRecord, keyExchangeRecord []byte) []byte {
+	h := sha256.New()
+	h.Write(helloRecord)
+	h.Write(keyExchangeRecord)
+	return h.Sum(nil)
+}
+
+// DeriveKeys expands the transported session key into one AES-128 key per
+// direction: HKDF-SHA256 with the transcript hash as salt.
+func DeriveKeys(sessionKey, transcript []byte) (clientToServer, serverToClient []byte, err error) {
+	clientToServer, err = hkdf.Key(sha256.New, sessionKey, transcript, labelClientToServer, SessionKeySize)
+	if err != nil {
+		return nil, nil, err
+	}
+	serverToClient, err = hkdf.Key(sha256.New, sessionKey, transcript, labelServerToClient, SessionKeySize)
+	return clientToServer, serverToClient, err
+}
