@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+)
+
+// leaveGrace bounds how long the client waits for the server's goodbye
+// after it sends /quit.
+const leaveGrace = 5 * time.Second
+
+func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	var mf modeFlags
+	mf.register(fs)
+	addr := fs.String("connect", "127.0.0.1:9000", "server address")
+	name := fs.String("name", defaultName(), "your name in the room")
+	pin := fs.String("fingerprint", "", "accept only a server key with this fingerprint (SHA256:...)")
+	known := fs.String("known", "", "known-servers file (default: known_servers in the chatlab config dir)")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	mode, err := mf.resolve()
+	if err != nil {
+		return err
+	}
+	if *pin != "" && !strings.HasPrefix(*pin, "SHA256:") {
+		return withHint(fmt.Errorf("--fingerprint %q does not start with SHA256:", *pin), "copy the fingerprint the server prints at start")
+	}
+	cfg := chat.ClientConfig{Mode: mode, Addr: *addr, Name: *name, Fingerprint: *pin}
+	if mode == chat.Secure && *pin == "" {
+		path := *known
+		if path == "" {
+			dir, err := protocol.ConfigDir()
+			if err != nil {
+				return withHint(err, "or pin the server with --fingerprint, or name a file with --known")
+			}
+			path = filepath.Join(dir, "known_servers")
+		}
+		cfg.Known = &protocol.KnownServers{Path: path}
+	}
+
+	term := newTerminal(stdin, stdout)
+	cl, err := chat.Dial(context.Background(), cfg)
+	if err != nil {
+		return dialHint(err, cfg)
+	}
+	defer cl.Close()
+	if mode == chat.Secure {
+		describeServer(stderr, cl, cfg)
+	} else {
+		fmt.Fprintln(stderr, "chat: plain mode: what you type crosses the network as readable text")
+	}
+	return converse(cl, term, stdin)
+}
+
+func defaultName() string {
+	for _, v := range []string{"USER", "LOGNAME"} {
+		if n := os.Getenv(v); protocol.ValidName(n) == nil {
+			return n
+		}
+	}
+	return "guest"
+}
+
+func describeServer(stderr io.Writer, cl *chat.Client, cfg chat.ClientConfig) {
+	fmt.Fprintf(stderr, "chat: server key fingerprint %s\n", cl.Fingerprint)
+	switch {
+	case cfg.Fingerprint != "":
+		fmt.Fprintln(stderr, "chat: it matches --fingerprint")
+	case cl.FirstUse:
+		fmt.Fprintf(stderr, "chat: first connection to %s: fingerprint remembered in %s\n", cfg.Addr, cfg.Known.Path)
+		fmt.Fprintln(stderr, "chat: compare it with the one the server printed; from now on a different key is refused")
+	default:
+		fmt.Fprintf(stderr, "chat: it matches the one remembered in %s\n", cfg.Known.Path)
+	}
+	if cl.Suite.Weak() {
+		fmt.Fprintf(stderr, "chat: WARNING: the server uses %s\n", cl.Suite)
+	}
+}
+
+func dialHint(err error, cfg chat.ClientConfig) error {
+	var changed *protocol.FingerprintChangedError
+	switch {
+	case errors.As(err, &changed):
+		return withHint(fmt.Errorf("REFUSING TO CONNECT: %w", err), "if the server's owner confirms the new fingerprint, delete that line and connect again")
+	case errors.Is(err, chat.ErrPinMismatch):
+		return withHint(err, "someone may be in the middle; check the fingerprint the server printed")
+	case errors.Is(err, chat.ErrServerIsPlain), errors.Is(err, chat.ErrServerIsSecure):
+		return err
+	}
+	return withHint(err, fmt.Sprintf("is a chat server running on %s? start one with: chat server --%s", cfg.Addr, cfg.Mode))
+}
+
+// converse runs the two halves of the client: one goroutine prints what
+// the server sends, this one sends what the user types.
+func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
+	received := make(chan error, 1)
+	go func() {
+		for {
+			line, err := cl.Receive()
+			if err != nil {
+				received <- err
+				return
+			}
+			term.show(line)
+		}
+	}()
+	typed := make(chan string)
+	inputDone := make(chan error, 1)
+	go readInput(stdin, typed, inputDone)
+
+	term.prompt()
+	for {
+		select {
+		case err := <-received:
+			return serverGone(err, term)
+		case line := <-typed:
+			if quit, err := handleTyped(cl, term, line); err != nil || quit {
+				if err != nil {
+					return err
+				}
+				return leave(received)
+			}
+			term.prompt()
+		case err := <-inputDone:
+			if err != nil {
+				return fmt.Errorf("read input: %w", err)
+			}
+			if err := cl.Quit(); err != nil {
+				return fmt.Errorf("leave: %w", err)
+			}
+			return leave(received)
+		}
+	}
+}
+
+// handleTyped sends one typed line, or handles it locally.
+func handleTyped(cl *chat.Client, term *terminal, line string) (quit bool, err error) {
+	line = strings.TrimRight(line, "\r")
+	switch {
+	case strings.TrimSpace(line) == "":
+		return false, nil
+	case strings.TrimSpace(line) == "/help":
+		term.local(chat.HelpText)
+		return false, nil
+	case len(line) > protocol.MaxMessage:
+		term.local(fmt.Sprintf("not sent: the message is %d bytes, the limit is %d", len(line), protocol.MaxMessage))
+		return false, nil
+	}
+	if err := cl.Send(line); err != nil {
+		return false, fmt.Errorf("send: %w", err)
+	}
+	return strings.TrimSpace(line) == "/quit", nil
+}
+
+// leave waits for the server to close after /quit.
+func leave(received <-chan error) error {
+	select {
+	case <-received:
+	case <-time.After(leaveGrace):
+	}
+	return nil
+}
+
+func serverGone(err error, term *terminal) error {
+	if term.sawShutdown() {
+		return nil
+	}
+	if errors.Is(err, io.EOF) {
+		return errors.New("the server closed the connection")
+	}
+	return fmt.Errorf("connection lost: %w", err)
+}
+
+func readInput(stdin io.Reader, typed chan<- string, done chan<- error) {
+	br := bufio.NewReader(stdin)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			typed <- strings.TrimSuffix(line, "\n")
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			done <- err
+			return
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"chatlab/protocol/chat"
+)
+
+// modeFlags registers --plain and --secure on fs; call resolve after Parse.
+type modeFlags struct {
+	plain, secure bool
+}
+
+func (m *modeFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&m.plain, "plain", false, "no encryption: text lines, readable on the wire")
+	fs.BoolVar(&m.secure, "secure", false, "RSA-2048 key transport and AES-128-GCM records (the default)")
+}
+
+func (m *modeFlags) resolve() (chat.Mode, error) {
+	if m.plain && m.secure {
+		return 0, withHint(errors.New("--plain and --secure both given"), "pick one")
+	}
+	if m.plain {
+		return chat.Plain, nil
+	}
+	return chat.Secure, nil
+}
+
+// parse parses args with fs, turning -h into errUsage and extra arguments
+// into an error.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return withHint(err, fmt.Sprintf(`"chat %s -h" lists the flags`, fs.Name()))
+	}
+	if fs.NArg() > 0 {
+		return withHint(fmt.Errorf("unexpected argument %q", fs.Arg(0)), fmt.Sprintf(`"chat %s -h" lists the flags`, fs.Name()))
+	}
+	return nil
+}

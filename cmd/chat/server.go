@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+)
+
+// shutdownGrace bounds how long Ctrl-C waits for members to be told.
+const shutdownGrace = 5 * time.Second
+
+func runServer(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	var mf modeFlags
+	mf.register(fs)
+	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
+	keyPath := fs.String("key", "", "the server's RSA-2048 private key, PEM (default: server.key in the chatlab config dir)")
+	quiet := fs.Bool("quiet", false, "do not log joins and leaves")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	mode, err := mf.resolve()
+	if err != nil {
+		return err
+	}
+	logger := log.New(stderr, "chat: ", log.Ltime)
+	if *quiet {
+		logger = log.New(io.Discard, "", 0)
+	}
+	cfg := chat.Config{Mode: mode, Log: logger}
+	if mode == chat.Secure {
+		if cfg.Key, err = serverKey(*keyPath, stderr); err != nil {
+			return err
+		}
+	}
+	srv, err := chat.NewServer(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return withHint(fmt.Errorf("listen on %s: %w", *listen, err), "is another server running there? pick another with --listen 127.0.0.1:9001")
+	}
+	fmt.Fprintf(stderr, "chat: %s server listening on %s\n", mode, ln.Addr())
+	if mode == chat.Secure {
+		fmt.Fprintf(stderr, "chat: server key fingerprint %s\n", protocol.Fingerprint(&cfg.Key.PublicKey))
+	} else {
+		fmt.Fprintln(stderr, "chat: plain mode: every message crosses the network as readable text")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stderr, "chat: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, chat.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// serverKey loads the key, or makes and saves one on first start.
+func serverKey(path string, stderr io.Writer) (*rsa.PrivateKey, error) {
+	if path == "" {
+		dir, err := protocol.ConfigDir()
+		if err != nil {
+			return nil, withHint(err, "or name a key file with --key FILE")
+		}
+		path = filepath.Join(dir, "server.key")
+	}
+	key, created, err := protocol.LoadOrCreateKey(path, rand.Reader)
+	if err != nil {
+		return nil, withHint(err, "check the file's permissions, or give another path with --key FILE (a missing file is created)")
+	}
+	if created {
+		fmt.Fprintf(stderr, "chat: made a new RSA-2048 key in %s\n", path)
+	} else {
+		fmt.Fprintf(stderr, "chat: using the key in %s\n", path)
+	}
+	return key, nil
+}

@@ -1,0 +1,103 @@
+package chat
+
+import (
+	"sync"
+	"time"
+
+	"chatlab/protocol"
+)
+
+// member is one connected, named participant. Its reader is the goroutine
+// that runs Server.handle; its writer runs writeLoop.
+type member struct {
+	conn protocol.MessageConn
+
+	mu      sync.Mutex
+	queue   []string // lines waiting for the writer
+	spare   []string // the writer's last batch, reused to avoid allocation
+	closing bool     // no more lines; the writer flushes and closes the conn
+	wake    chan struct{}
+	limit   int
+	timeout time.Duration
+	dropped bool // the queue overflowed
+}
+
+func newMember(conn protocol.MessageConn, limit int, writeTimeout time.Duration) *member {
+	return &member{conn: conn, wake: make(chan struct{}, 1), limit: limit, timeout: writeTimeout}
+}
+
+// send queues lines for the writer. It never blocks: it reports false when
+// the queue is over its limit, and the caller drops the member.
+func (m *member) send(lines ...string) bool {
+	m.mu.Lock()
+	if m.closing {
+		m.mu.Unlock()
+		return true
+	}
+	if len(m.queue)+len(lines) > m.limit {
+		m.dropped = true
+		m.mu.Unlock()
+		return false
+	}
+	m.queue = append(m.queue, lines...)
+	m.mu.Unlock()
+	m.poke()
+	return true
+}
+
+func (m *member) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// finish queues last lines (if any), then lets the writer flush and close
+// the connection. It is safe to call more than once.
+func (m *member) finish(last ...string) {
+	m.mu.Lock()
+	if !m.closing {
+		m.queue = append(m.queue, last...)
+		m.closing = true
+	}
+	m.mu.Unlock()
+	m.poke()
+}
+
+// abort closes the connection at once, discarding what is queued. It
+// unblocks a writer stuck on a member that does not read.
+func (m *member) abort() {
+	m.mu.Lock()
+	m.queue = nil
+	m.closing = true
+	m.mu.Unlock()
+	m.conn.Close()
+	m.poke()
+}
+
+// writeLoop sends queued lines in batches, one write per batch, until the
+// member is finished or a write fails.
+func (m *member) writeLoop() {
+	defer m.conn.Close()
+	for range m.wake {
+		m.mu.Lock()
+		batch := m.queue
+		m.queue = m.spare[:0]
+		closing := m.closing
+		m.mu.Unlock()
+		if len(batch) > 0 {
+			m.conn.NetConn().SetWriteDeadline(time.Now().Add(m.timeout))
+			if err := m.conn.WriteMessages(batch...); err != nil {
+				m.abort()
+				return
+			}
+			clear(batch)
+			m.mu.Lock()
+			m.spare = batch[:0]
+			m.mu.Unlock()
+		}
+		if closing {
+			return
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package chat
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// room is the one shared room. Every broadcast happens under its lock, so
+// all members see all messages in one order, and each sender's messages in
+// the order they were sent.
+type room struct {
+	mu      sync.Mutex
+	members map[string]*member
+	closed  bool
+}
+
+func newRoom() *room { return &room{members: make(map[string]*member)} }
+
+// join adds m under name, or under name plus the first free number if the
+// name is taken. It returns the name given, or "" if the room is closed.
+func (r *room) join(name string, m *member) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ""
+	}
+	given := r.freeName(name)
+	r.members[given] = m
+	r.broadcastLocked(notice(given+" joined"), m)
+	return given
+}
+
+func (r *room) freeName(name string) string {
+	if _, taken := r.members[name]; !taken {
+		return name
+	}
+	for i := 2; ; i++ {
+		suffix := strconv.Itoa(i)
+		base := name
+		if len(base)+len(suffix) > maxNameLen {
+			base = base[:maxNameLen-len(suffix)]
+		}
+		if _, taken := r.members[base+suffix]; !taken {
+			return base + suffix
+		}
+	}
+}
+
+// leave removes the member called name, if it is still m, and tells the
+// others why.
+func (r *room) leave(name string, m *member, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.members[name] != m {
+		return
+	}
+	delete(r.members, name)
+	if !r.closed {
+		r.broadcastLocked(notice(name+" "+why), nil)
+	}
+}
+
+// rename moves m from old to new; it fails if new is taken.
+func (r *room) rename(old, new string, m *member) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, taken := r.members[new]; taken || r.members[old] != m {
+		return false
+	}
+	delete(r.members, old)
+	r.members[new] = m
+	r.broadcastLocked(notice(old+" is now known as "+new), nil)
+	return true
+}
+
+// broadcast sends line to every member but except.
+func (r *room) broadcast(line string, except *member) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.broadcastLocked(line, except)
+}
+
+// broadcastLocked queues line for every member but except. Members whose
+// queue overflows are dropped at once, and the rest are told.
+func (r *room) broadcastLocked(line string, except *member) {
+	var slow []string
+	for name, m := range r.members {
+		if m != except && !m.send(line) {
+			slow = append(slow, name)
+		}
+	}
+	for len(slow) > 0 {
+		name := slow[0]
+		slow = slow[1:]
+		m, ok := r.members[name]
+		if !ok {
+			continue
+		}
+		delete(r.members, name)
+		m.abort()
+		msg := notice(name + " was disconnected: too slow to keep up")
+		for other, o := range r.members {
+			if !o.send(msg) {
+				slow = append(slow, other)
+			}
+		}
+	}
+}
+
+// names lists the members, sorted.
+func (r *room) names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.members))
+	for name := range r.members {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// close ends the room: every member gets last, then is finished.
+func (r *room) close(last string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for _, m := range r.members {
+		m.finish(last)
+	}
+}
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }

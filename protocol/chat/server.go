@@ -1,0 +1,331 @@
+package chat
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"chatlab/protocol"
+)
+
+// Server limits.
+const (
+	// DefaultQueueLimit is how many lines may wait for one member. A
+	// reading member's queue stays near empty, since the writer hands
+	// whole batches to the kernel; a member that stops reading fills its
+	// socket buffer first (hundreds of KiB on loopback) and only then this.
+	DefaultQueueLimit = 1024
+
+	// WriteTimeout bounds one batch write to a member.
+	WriteTimeout = 10 * time.Second
+
+	// maxNameLen is protocol.MaxName, kept short here for the room code.
+	maxNameLen = protocol.MaxName
+)
+
+// ShutdownNotice is the last line every member gets.
+const ShutdownNotice = "* server is shutting down"
+
+// SecureOnlyLine is what a secure server tells a plain-text peer before
+// hanging up, so a person on netcat learns what happened.
+const SecureOnlyLine = "chatlab: this server runs in secure mode; connect with: chat client --secure"
+
+// Config configures a Server.
+type Config struct {
+	Mode Mode
+	// Key is the server's RSA-2048 key, required in secure mode.
+	Key *rsa.PrivateKey
+	// Suite protects records; nil means AES-128-GCM. Lessons set a weak
+	// suite here, never the chat command's defaults.
+	Suite protocol.CipherSuite
+	// Log receives one line per connection event; nil discards them.
+	Log *log.Logger
+	// QueueLimit is the per-member queue bound; zero means DefaultQueueLimit.
+	QueueLimit int
+	// HandshakeTimeout and NameTimeout default to the protocol limits.
+	HandshakeTimeout time.Duration
+	NameTimeout      time.Duration
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("chat: server closed")
+
+// Server is a chat server with one room.
+type Server struct {
+	cfg  Config
+	room *room
+	log  *log.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// NewServer checks cfg and returns a server that is not yet listening.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Mode == Secure && cfg.Key == nil {
+		return nil, errors.New("chat: a secure server needs a key")
+	}
+	if cfg.QueueLimit <= 0 {
+		cfg.QueueLimit = DefaultQueueLimit
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = protocol.HandshakeTimeout
+	}
+	if cfg.NameTimeout <= 0 {
+		cfg.NameTimeout = protocol.NameTimeout
+	}
+	logger := cfg.Log
+	if logger == nil {
+		logger = log.New(io.Discard, "", 0)
+	}
+	return &Server{
+		cfg:       cfg,
+		room:      newRoom(),
+		log:       logger,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[net.Conn]struct{}),
+	}, nil
+}
+
+// Members lists the names in the room, sorted.
+func (s *Server) Members() []string { return s.room.names() }
+
+// Serve accepts connections on ln until Shutdown. It always closes ln.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer ln.Close()
+
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors, say: wait and try again
+				// rather than spin or give up on everyone else.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Printf("accept: %v; retrying in %v", err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("chat: accept: %w", err)
+		}
+		backoff = 0
+		if !s.track(c) {
+			c.Close()
+			return ErrServerClosed
+		}
+		go s.handle(c)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Shutdown stops accepting, tells every member the server is shutting
+// down, closes every connection and waits for all of the server's
+// goroutines to end, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+
+	s.room.close(ShutdownNotice)
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	// Members flush their last line and close; connections still in the
+	// handshake or naming step get a moment, then are cut off.
+	select {
+	case <-done:
+		return nil
+	case <-time.After(100 * time.Millisecond):
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("chat: shutdown: %w", ctx.Err())
+	}
+}
+
+// handle runs one connection from accept to close: handshake, name, then
+// the reader loop.
+func (s *Server) handle(c net.Conn) {
+	defer s.untrack(c)
+	defer c.Close()
+	peer := c.RemoteAddr().String()
+
+	conn, err := s.open(c)
+	if err != nil {
+		s.log.Printf("%s: %v", peer, err)
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(s.cfg.NameTimeout))
+	name, err := conn.ReadMessage()
+	c.SetReadDeadline(time.Time{})
+	if err != nil {
+		s.log.Printf("%s: no name: %v", peer, err)
+		return
+	}
+	if err := protocol.ValidName(name); err != nil {
+		conn.WriteMessages(notice("error: " + err.Error() + "; reconnect with another name"))
+		s.log.Printf("%s: refused name %q", peer, protocol.Sanitize(name))
+		return
+	}
+
+	m := newMember(conn, s.cfg.QueueLimit, WriteTimeout)
+	given := s.room.join(name, m)
+	if given == "" {
+		conn.WriteMessages(ShutdownNotice)
+		return
+	}
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		m.writeLoop()
+	}()
+	defer writer.Wait()
+
+	if given != name {
+		m.send(notice("the name " + name + " is taken; you are " + given))
+	}
+	m.send(notice(fmt.Sprintf("you are %s; in the room: %s; /help lists commands", given, joinNames(s.room.names()))))
+	s.log.Printf("%s: %s joined (%s)", peer, given, s.cfg.Mode)
+
+	why := s.readLoop(conn, m, &given)
+	s.room.leave(given, m, why)
+	m.finish()
+	s.log.Printf("%s: %s %s", peer, given, why)
+}
+
+// readLoop reads the member's lines until it quits or fails, and returns
+// the notice text for its departure.
+func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string) string {
+	for {
+		msg, err := conn.ReadMessage()
+		if err != nil {
+			switch {
+			case m.isDropped():
+				return "was disconnected: too slow to keep up"
+			case errors.Is(err, io.EOF):
+				return "left"
+			case errors.Is(err, protocol.ErrBadRecord):
+				return "was disconnected: bad record"
+			case s.isClosing():
+				return "left"
+			}
+			return "was disconnected: " + shortError(err)
+		}
+		if msg == "" {
+			continue
+		}
+		if strings.HasPrefix(msg, "/") {
+			if quit := s.command(msg, m, name); quit {
+				m.send(notice("bye"))
+				return "left"
+			}
+			continue
+		}
+		if len(msg) > protocol.MaxMessage {
+			m.send(notice(fmt.Sprintf("error: message too long (%d bytes, the limit is %d)", len(msg), protocol.MaxMessage)))
+			continue
+		}
+		s.room.broadcast(*name+": "+protocol.Sanitize(msg), m)
+	}
+}
+
+func (m *member) isDropped() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dropped
+}
+
+func shortError(err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return "connection closed"
+	}
+	return strings.TrimPrefix(err.Error(), "protocol: ")
+}
+
+// open runs the handshake for the server's mode.
+func (s *Server) open(c net.Conn) (protocol.MessageConn, error) {
+	if s.cfg.Mode == Plain {
+		pc := protocol.NewPlainConn(c)
+		c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+		if err := pc.WriteMessages(Banner); err != nil {
+			return nil, err
+		}
+		c.SetWriteDeadline(time.Time{})
+		return pc, nil
+	}
+	conn, err := protocol.Server(c, protocol.ServerConfig{Key: s.cfg.Key, Suite: s.cfg.Suite, Timeout: s.cfg.HandshakeTimeout})
+	if errors.Is(err, protocol.ErrPlainPeer) {
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		c.Write([]byte(SecureOnlyLine + "\n"))
+	}
+	return conn, err
+}
