@@ -1,0 +1,481 @@
+package chat
+
+import (
+	"bufio"
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"chatlab/protocol"
+)
+
+// e2eDeadline bounds every wait in these tests.
+const e2eDeadline = 10 * time.Second
+
+func e2eKey(t testing.TB, name string) *rsa.PrivateKey {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := protocol.ParsePrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// e2eServer starts a server on 127.0.0.1:0 and shuts it down at cleanup.
+func e2eServer(t testing.TB, cfg Config) (*Server, string) {
+	t.Helper()
+	if cfg.Mode == Secure && cfg.Key == nil {
+		cfg.Key = e2eKey(t, "server-key.pem")
+	}
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return srv, ln.Addr().String()
+}
+
+// e2eClient joins as name and drains the greeting notices.
+func e2eClient(t testing.TB, mode Mode, addr, name string) *Client {
+	t.Helper()
+	c, err := Dial(context.Background(), ClientConfig{Mode: mode, Addr: addr, Name: name})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	e2eExpect(t, c, "* you are ")
+	return c
+}
+
+// e2eExpect reads lines until one starts with prefix, and returns it.
+func e2eExpect(t testing.TB, c *Client, prefix string) Line {
+	t.Helper()
+	c.NetConn().SetReadDeadline(time.Now().Add(e2eDeadline))
+	defer c.NetConn().SetReadDeadline(time.Time{})
+	var seen []string
+	for {
+		l, err := c.Receive()
+		if err != nil {
+			t.Fatalf("waiting for %q: %v (saw %q)", prefix, err, seen)
+		}
+		if strings.HasPrefix(l.String(), prefix) {
+			return l
+		}
+		seen = append(seen, l.String())
+	}
+}
+
+// e2eWaitMembers polls until the room holds n members.
+func e2eWaitMembers(t testing.TB, srv *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(e2eDeadline)
+	for len(srv.Members()) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("room has %v, want %d members", srv.Members(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestThreeClientsChat(t *testing.T) {
+	for _, mode := range []Mode{Plain, Secure} {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv, addr := e2eServer(t, Config{Mode: mode})
+			alice := e2eClient(t, mode, addr, "alice")
+			bob := e2eClient(t, mode, addr, "bob")
+			e2eExpect(t, alice, "* bob joined")
+			carol := e2eClient(t, mode, addr, "carol")
+			e2eExpect(t, alice, "* carol joined")
+			e2eExpect(t, bob, "* carol joined")
+			e2eWaitMembers(t, srv, 3)
+
+			for i := 0; i < 5; i++ {
+				alice.Send(fmt.Sprintf("message %d from alice", i))
+			}
+			for _, c := range []*Client{bob, carol} {
+				for i := 0; i < 5; i++ {
+					l := e2eExpect(t, c, "alice: ")
+					if l.From != "alice" || l.Text != fmt.Sprintf("message %d from alice", i) {
+						t.Fatalf("out of order or wrong: %+v", l)
+					}
+				}
+			}
+			bob.Send("hello from bob")
+			e2eExpect(t, carol, "bob: hello from bob")
+			e2eExpect(t, alice, "bob: hello from bob")
+
+			carol.Send("/who")
+			e2eExpect(t, carol, "* 3 in the room: alice, bob, carol")
+			bob.Send("/nick robert")
+			e2eExpect(t, alice, "* bob is now known as robert")
+			alice.Send("/nick carol")
+			e2eExpect(t, alice, "* error: the name carol is taken")
+			carol.Send("/bogus")
+			e2eExpect(t, carol, "* error: unknown command /bogus")
+			carol.Quit()
+			e2eExpect(t, carol, "* bye")
+			e2eExpect(t, alice, "* carol left")
+			if _, err := carol.Receive(); !errors.Is(err, io.EOF) {
+				t.Fatalf("after /quit: %v, want EOF", err)
+			}
+			e2eWaitMembers(t, srv, 2)
+		})
+	}
+}
+
+func TestDuplicateNameGetsSuffix(t *testing.T) {
+	_, addr := e2eServer(t, Config{Mode: Plain})
+	e2eClient(t, Plain, addr, "alice")
+	c, err := Dial(context.Background(), ClientConfig{Mode: Plain, Addr: addr, Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e2eExpect(t, c, "* the name alice is taken; you are alice2")
+	e2eExpect(t, c, "* you are alice2; in the room: alice, alice2")
+}
+
+// TestNetcatClient talks to a plain server the way a person with netcat
+// does: raw text lines, "\r\n" endings, and escape sequences.
+func TestNetcatClient(t *testing.T) {
+	_, addr := e2eServer(t, Config{Mode: Plain})
+	alice := e2eClient(t, Plain, addr, "alice")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(e2eDeadline))
+	br := bufio.NewReader(nc)
+	banner, _ := br.ReadString('\n')
+	if banner != Banner+"\n" {
+		t.Fatalf("banner %q", banner)
+	}
+	fmt.Fprint(nc, "mallory\r\n")
+	e2eExpect(t, alice, "* mallory joined")
+	fmt.Fprint(nc, "hi \x1b[2Jall\r\n")
+	l := e2eExpect(t, alice, "mallory: ")
+	if l.Text != "hi ^[[2Jall" {
+		t.Fatalf("escape reached alice: %q", l.Text)
+	}
+	alice.Send("hello mallory")
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "alice: hello mallory\n" {
+			break
+		}
+	}
+	fmt.Fprint(nc, "/quit\n")
+	e2eExpect(t, alice, "* mallory left")
+}
+
+func TestBadNameRefused(t *testing.T) {
+	_, addr := e2eServer(t, Config{Mode: Plain})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(e2eDeadline))
+	fmt.Fprint(nc, "bad name!\n")
+	b, _ := io.ReadAll(nc)
+	if !strings.Contains(string(b), "* error: a name uses only letters") {
+		t.Fatalf("got %q", b)
+	}
+}
+
+func TestModeMismatch(t *testing.T) {
+	_, plainAddr := e2eServer(t, Config{Mode: Plain})
+	_, secureAddr := e2eServer(t, Config{Mode: Secure})
+	for _, tc := range []struct {
+		mode Mode
+		addr string
+		want error
+	}{
+		{Secure, plainAddr, ErrServerIsPlain},
+		{Plain, secureAddr, ErrServerIsSecure},
+	} {
+		start := time.Now()
+		_, err := Dial(context.Background(), ClientConfig{Mode: tc.mode, Addr: tc.addr, Name: "alice"})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s client: %v, want %v", tc.mode, err, tc.want)
+		}
+		if !strings.Contains(err.Error(), "--"+map[Mode]string{Secure: "plain", Plain: "secure"}[tc.mode]) {
+			t.Errorf("error does not name the flag: %v", err)
+		}
+		t.Logf("%s client refused in %v", tc.mode, time.Since(start))
+	}
+	// netcat to a secure server learns what to do in plain text.
+	nc, err := net.Dial("tcp", secureAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(e2eDeadline))
+	fmt.Fprint(nc, "alice\n")
+	b, _ := io.ReadAll(nc)
+	if !strings.Contains(string(b), SecureOnlyLine) {
+		t.Fatalf("netcat got %q", b)
+	}
+}
+
+// TestSecureClientSendsNothingToPlainServer checks that a secure client
+// never sends its name (or anything) in the clear.
+func TestSecureClientSendsNothingToPlainServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		fmt.Fprintln(c, Banner)
+		c.SetReadDeadline(time.Now().Add(e2eDeadline))
+		b, _ := io.ReadAll(c)
+		got <- b
+	}()
+	_, err = Dial(context.Background(), ClientConfig{Mode: Secure, Addr: ln.Addr().String(), Name: "alice"})
+	if !errors.Is(err, ErrServerIsPlain) {
+		t.Fatalf("got %v", err)
+	}
+	if b := <-got; len(b) != 0 {
+		t.Fatalf("the secure client sent %q to a plain server", b)
+	}
+}
+
+func TestFingerprintChangeRefused(t *testing.T) {
+	_, addr1 := e2eServer(t, Config{Mode: Secure, Key: e2eKey(t, "server-key.pem")})
+	_, addr2 := e2eServer(t, Config{Mode: Secure, Key: e2eKey(t, "other-key.pem")})
+	known := &protocol.KnownServers{Path: filepath.Join(t.TempDir(), "known_servers")}
+	target := addr1
+	cfg := ClientConfig{Mode: Secure, Addr: "chat.example:9000", Name: "alice", Known: known,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, target)
+		}}
+	c, err := Dial(context.Background(), cfg)
+	if err != nil || !c.FirstUse {
+		t.Fatalf("first use: %v", err)
+	}
+	c.Close()
+	c, err = Dial(context.Background(), cfg)
+	if err != nil || c.FirstUse {
+		t.Fatalf("second use: %v", err)
+	}
+	c.Close()
+	target = addr2 // the same name now answers with another key
+	_, err = Dial(context.Background(), cfg)
+	var changed *protocol.FingerprintChangedError
+	if !errors.As(err, &changed) {
+		t.Fatalf("changed key accepted: %v", err)
+	}
+	// Pinning: the right pin passes, a wrong one fails.
+	pinned := cfg
+	pinned.Known = nil
+	pinned.Fingerprint = protocol.Fingerprint(&e2eKey(t, "other-key.pem").PublicKey)
+	if c, err := Dial(context.Background(), pinned); err != nil {
+		t.Fatalf("right pin refused: %v", err)
+	} else {
+		c.Close()
+	}
+	target = addr1
+	if _, err := Dial(context.Background(), pinned); !errors.Is(err, ErrPinMismatch) {
+		t.Fatalf("wrong pin: %v", err)
+	}
+}
+
+// TestTamperedRecordClosesOnlyThatMember sends a record with one flipped
+// bit from one member: it is dropped with "bad record", and the rest of
+// the room goes on.
+func TestTamperedRecordClosesOnlyThatMember(t *testing.T) {
+	srv, addr := e2eServer(t, Config{Mode: Secure})
+	alice := e2eClient(t, Secure, addr, "alice")
+	bob := e2eClient(t, Secure, addr, "bob")
+	e2eExpect(t, alice, "* bob joined")
+	mallory := e2eClient(t, Secure, addr, "mallory")
+	e2eExpect(t, alice, "* mallory joined")
+
+	// Seal a message as mallory would, flip a ciphertext bit, send it raw.
+	raw := mallory.NetConn()
+	tap := &tapConn{Conn: raw}
+	mallory.conn.(*protocol.Conn).SetNetConnForTest(tap)
+	mallory.Send("pay 100")
+	tap.last[len(tap.last)-20] ^= 1
+	if _, err := raw.Write(tap.last); err != nil {
+		t.Fatal(err)
+	}
+
+	e2eExpect(t, alice, "* mallory was disconnected: bad record")
+	alice.Send("still here")
+	e2eExpect(t, bob, "alice: still here")
+	e2eWaitMembers(t, srv, 2)
+}
+
+// tapConn holds back what is written, so a test can edit it first.
+type tapConn struct {
+	net.Conn
+	last []byte
+}
+
+func (c *tapConn) Write(p []byte) (int, error) {
+	c.last = append([]byte(nil), p...)
+	return len(p), nil
+}
+
+func TestSlowMemberDropped(t *testing.T) {
+	_, addr := e2eServer(t, Config{Mode: Secure, QueueLimit: 8})
+	alice := e2eClient(t, Secure, addr, "alice")
+	slow := e2eClient(t, Secure, addr, "slow")
+	e2eExpect(t, alice, "* slow joined")
+	bob := e2eClient(t, Secure, addr, "bob")
+	e2eExpect(t, alice, "* bob joined")
+	// slow never reads again, with a small receive buffer. Alice sends
+	// in step with bob, so only slow falls behind.
+	slow.NetConn().(*net.TCPConn).SetReadBuffer(4096)
+	msg := strings.Repeat("x", protocol.MaxMessage)
+	bob.NetConn().SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := 0; ; i++ {
+		if i == 20000 {
+			t.Fatal("slow was never dropped")
+		}
+		if err := alice.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+		l, err := bob.Receive()
+		if err != nil {
+			t.Fatalf("bob after %d messages: %v", i, err)
+		}
+		if l.Notice {
+			if l.Text != "slow was disconnected: too slow to keep up" {
+				t.Fatalf("unexpected notice %q", l.Text)
+			}
+			break
+		}
+	}
+	alice.Send("after")
+	e2eExpect(t, bob, "alice: after")
+}
+
+func TestShutdownTellsMembersAndLeaksNothing(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv, err := NewServer(Config{Mode: Secure, Key: e2eKey(t, "server-key.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var clients []*Client
+	for _, n := range []string{"alice", "bob", "carol"} {
+		clients = append(clients, e2eClient(t, Secure, ln.Addr().String(), n))
+	}
+	// One connection stuck mid-handshake must not hold shutdown up.
+	stuck, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	e2eWaitMembers(t, srv, 3)
+
+	ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("serve: %v", err)
+	}
+	for _, c := range clients {
+		e2eExpect(t, c, ShutdownNotice)
+		if _, err := c.Receive(); !errors.Is(err, io.EOF) {
+			t.Fatalf("after shutdown: %v", err)
+		}
+		c.Close()
+	}
+	stuck.Close()
+	deadline := time.Now().Add(e2eDeadline)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestLongMessageRefusedNotFatal(t *testing.T) {
+	_, addr := e2eServer(t, Config{Mode: Plain})
+	alice := e2eClient(t, Plain, addr, "alice")
+	alice.Send(strings.Repeat("y", protocol.MaxMessage+1))
+	e2eExpect(t, alice, "* error: message too long")
+	alice.Send("/who")
+	e2eExpect(t, alice, "* 1 in the room: alice")
+}
+
+func TestParseLine(t *testing.T) {
+	for in, want := range map[string]Line{
+		"alice: hi":            {From: "alice", Text: "hi"},
+		"alice: a: b":          {From: "alice", Text: "a: b"},
+		"* bob joined":         {Notice: true, Text: "bob joined"},
+		"no colon":             {Notice: true, Text: "no colon"},
+		"two words: not a msg": {Notice: true, Text: "two words: not a msg"},
+		"":                     {Notice: true, Text: ""},
+	} {
+		if got := ParseLine(in); got != want {
+			t.Errorf("ParseLine(%q) = %+v, want %+v", in, got, want)
+		} else if got.String() != in && in != "" && got.From != "" {
+			t.Errorf("String(%q) = %q", in, got.String())
+		}
+	}
+}
+
+func FuzzParseLine(f *testing.F) {
+	for _, s := range []string{"alice: hi", "* bob joined", Banner, "x:", ": y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l := ParseLine(s)
+		if !l.Notice && (l.From == "" || l.String() != s) {
+			t.Fatalf("message %+v does not round-trip %q", l, s)
+		}
+	})
+}
