@@ -82,7 +82,11 @@ func (m *member) writeLoop() {
 	for range m.wake {
 		m.mu.Lock()
 		batch := m.queue
-		m.queue = m.spare[:0]
+		if len(batch) > 0 {
+			// Swap buffers: senders fill the spare while this batch is
+			// written. Nothing else may hold batch's array meanwhile.
+			m.queue, m.spare = m.spare[:0], nil
+		}
 		closing := m.closing
 		m.mu.Unlock()
 		if len(batch) > 0 {
