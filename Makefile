@@ -38,6 +38,16 @@ demo: build
 		wait %2 2>/dev/null; kill $$pid; wait $$pid 2>/dev/null; \
 	done; true
 
+# Every Fuzz* target in every package, FUZZTIME each, starting from the
+# seeds in testdata/ (and any corpus go test has saved there).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
