@@ -479,3 +479,20 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
+
+func TestOverlongPlainLineExplained(t *testing.T) {
+	_, addr := e2eServer(t, Config{Mode: Plain})
+	alice := e2eClient(t, Plain, addr, "alice")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(e2eDeadline))
+	fmt.Fprint(nc, "mallory\n"+strings.Repeat("z", 3*protocol.MaxLine)+"\n")
+	b, _ := io.ReadAll(nc)
+	if !strings.Contains(string(b), "* error: you were disconnected: message longer than 4096 bytes") {
+		t.Fatalf("netcat got %q", b)
+	}
+	e2eExpect(t, alice, "* mallory was disconnected: message longer than 4096 bytes")
+}

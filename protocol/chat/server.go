@@ -254,7 +254,12 @@ func (s *Server) handle(c net.Conn) {
 
 	why := s.readLoop(conn, m, &given)
 	s.room.leave(given, m, why)
-	m.finish()
+	if reason, cut := strings.CutPrefix(why, "was disconnected: "); cut {
+		// The member hears why it was cut off, if it can still hear.
+		m.finish(notice("error: you were disconnected: " + reason))
+	} else {
+		m.finish()
+	}
 	s.log.Printf("%s: %s %s", peer, given, why)
 }
 
