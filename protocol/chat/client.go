@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,8 +48,7 @@ type Client struct {
 	// Suite is the cipher suite in use (secure mode).
 	Suite protocol.SuiteID
 
-	wmu  sync.Mutex
-	quit bool
+	wmu sync.Mutex // one writer at a time: Send may race with Quit
 }
 
 // Dial connects, runs the handshake for cfg.Mode and sends the name. A
@@ -154,9 +152,6 @@ func plainHandshake(c net.Conn, timeout time.Duration) (*Client, error) {
 func (c *Client) Send(line string) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if strings.TrimSpace(line) == "/quit" {
-		c.quit = true
-	}
 	return c.conn.WriteMessages(line)
 }
 
