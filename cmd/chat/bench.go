@@ -1,10 +1,157 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os/signal"
+	"syscall"
+
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+	"chatlab/protocol/chat/bench"
 )
 
+const benchUsage = `Usage:
+  chat bench [--mode plain|secure|both] [--clients N] [--messages M] [--size BYTES]
+             [--handshakes N] [--idle N] [--json]
+
+Runs a chat server and its clients in this process, on 127.0.0.1, and
+measures, for each mode:
+
+  msgs/s, MB/s     messages delivered per second, and their text in MB
+                   (10^6 bytes) per second. One client sends M messages of
+                   BYTES bytes, 16 per write, keeping at most 256 ahead of
+                   the slowest receiver; the other N-1 clients receive them
+                   all, so N-1 deliveries count for each message sent.
+  p50, p99 ms      delivery latency under that load: each message carries
+                   its send time, and the receiver takes the difference.
+  handshake p50    the median time from connect to the server's greeting,
+                   over --handshakes joins one after another: TCP, the
+                   RSA-2048 key transport (secure mode) and the name.
+  bytes/idle       the server's memory per idle client: --idle clients join
+                   and keep only their socket; the growth of the process's
+                   heap and goroutine stacks in use, after a GC, divided by
+                   the number of clients.
+
+Every message is checked on arrival: one lost, repeated or out of order
+fails the run. With --mode both, a line gives the secure/plain ratio.
+Progress is shown on stderr when it is a terminal; results go to stdout.
+The open-file limit is raised to fit the clients if it is too low.
+
+Flags:
+  --mode MODE        plain, secure or both (default both)
+  --clients N        members in the room: 1 sender, N-1 receivers (default 2)
+  --messages M       messages the sender sends (default 50000)
+  --size BYTES       message text, 34 to 4000 bytes (default 1024)
+  --handshakes N     joins to time (default 200)
+  --idle N           idle clients for the memory figure (default 200)
+  --json             one JSON object per mode per line, instead of a table
+
+Examples:
+  chat bench
+  chat bench --mode secure --clients 200 --messages 2000
+  chat bench --mode plain --idle 1000 --json
+`
+
 func runBench(args []string, stdout, stderr io.Writer) error {
-	return errors.New("bench: not built yet")
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(stderr, benchUsage) }
+	mode := fs.String("mode", "both", "")
+	var cfg bench.Config
+	fs.IntVar(&cfg.Clients, "clients", bench.DefaultClients, "")
+	fs.IntVar(&cfg.Messages, "messages", bench.DefaultMessages, "")
+	fs.IntVar(&cfg.Size, "size", bench.DefaultSize, "")
+	fs.IntVar(&cfg.Handshakes, "handshakes", bench.DefaultHandshakes, "")
+	fs.IntVar(&cfg.Idle, "idle", bench.DefaultIdle, "")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	var modes []chat.Mode
+	switch *mode {
+	case "plain":
+		modes = []chat.Mode{chat.Plain}
+	case "secure":
+		modes = []chat.Mode{chat.Secure}
+	case "both":
+		modes = []chat.Mode{chat.Plain, chat.Secure}
+	default:
+		return withHint(fmt.Errorf("unknown --mode %q", *mode), "use --mode plain, --mode secure or --mode both")
+	}
+	if err := benchCheck(cfg); err != nil {
+		return err
+	}
+	if err := raiseFDLimit(uint64(bench.FDsNeeded(cfg))); err != nil {
+		return err
+	}
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var results []bench.Result
+	for _, m := range modes {
+		cfg.Mode = m
+		r, err := bench.Run(ctx, cfg)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return errors.New("bench: interrupted")
+			}
+			return withHint(fmt.Errorf("%s mode: %w", m, err), "try a smaller run, e.g. chat bench --clients 2 --messages 1000")
+		}
+		if *asJSON {
+			if err := bench.WriteJSON(stdout, r); err != nil {
+				return err
+			}
+		}
+		results = append(results, r)
+	}
+	if *asJSON {
+		return nil
+	}
+	return bench.WriteTable(stdout, results...)
+}
+
+// benchCheck turns a flag out of range into an error that says which
+// flag and what range.
+func benchCheck(cfg bench.Config) error {
+	hint := `"chat bench -h" explains the flags`
+	switch {
+	case cfg.Clients < 2:
+		return withHint(fmt.Errorf("--clients %d: a run needs one sender and at least one receiver", cfg.Clients), "use --clients 2 or more")
+	case cfg.Messages < 1:
+		return withHint(fmt.Errorf("--messages %d: send at least one", cfg.Messages), hint)
+	case cfg.Size < bench.MinSize || cfg.Size > protocol.MaxMessage:
+		return withHint(fmt.Errorf("--size %d is out of range", cfg.Size), fmt.Sprintf("use --size %d to %d: room for the timestamp, at most one chat message", bench.MinSize, protocol.MaxMessage))
+	case cfg.Handshakes < 1:
+		return withHint(fmt.Errorf("--handshakes %d: time at least one", cfg.Handshakes), hint)
+	case cfg.Idle < 1:
+		return withHint(fmt.Errorf("--idle %d: join at least one idle client", cfg.Idle), hint)
+	}
+	return nil
+}
+
+// raiseFDLimit lifts the soft open-file limit to need if it is lower and
+// the hard limit allows it.
+func raiseFDLimit(need uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil // cannot tell; let the run find out
+	}
+	if lim.Cur >= need {
+		return nil
+	}
+	if lim.Max < need {
+		return withHint(fmt.Errorf("the run needs %d open files and the limit is %d", need, lim.Max),
+			"use fewer --clients or --idle, or raise the limit (ulimit -Hn as root)")
+	}
+	lim.Cur = need
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return withHint(fmt.Errorf("raise the open-file limit to %d: %w", need, err), "raise it in the shell first: ulimit -n "+fmt.Sprint(need))
+	}
+	return nil
 }

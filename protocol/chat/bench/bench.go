@@ -1,0 +1,251 @@
+// Package bench measures the chat server: messages per second and MB/s
+// delivered, delivery latency, the time to join (the handshake, in secure
+// mode) and the server's memory per idle client. The server and every
+// client run in this process, on 127.0.0.1, so a run needs no setup and
+// measures the protocol and the server rather than a network.
+//
+// The chat bench command is a thin wrapper around Run and the two
+// printers; the Go benchmarks in package chat drive a Room directly.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	// DefaultClients is one sender and one receiver: the pure cost of
+	// moving a message through the server.
+	DefaultClients = 2
+	// DefaultMessages is enough for a run of about a second at the speeds
+	// chatlab reaches on a laptop.
+	DefaultMessages = 50000
+	// DefaultSize is a 1 KiB message, the size the targets are set at.
+	DefaultSize = 1024
+	// DefaultHandshakes is how many joins are timed for the p50.
+	DefaultHandshakes = 200
+	// DefaultIdle is how many idle clients the memory cost is averaged
+	// over: enough that the server's fixed costs wash out.
+	DefaultIdle = 200
+)
+
+// MinSize is the shortest message the bench sends: the stamp it carries
+// (a sequence number and the send time, 16 hex digits each, each followed
+// by a space).
+const MinSize = stampLen
+
+// Config is one run in one mode.
+type Config struct {
+	// Mode is the server's and the clients' mode.
+	Mode chat.Mode
+	// Key is the secure server's key; nil makes a throwaway RSA-2048 key.
+	Key *rsa.PrivateKey
+	// Clients is the number of members in the room while messages flow:
+	// one sends, the others receive everything it sends. Zero means
+	// DefaultClients; the least is 2.
+	Clients int
+	// Messages is how many messages the sender sends. Zero means
+	// DefaultMessages.
+	Messages int
+	// Size is the message text in bytes, from MinSize to
+	// protocol.MaxMessage. Zero means DefaultSize.
+	Size int
+	// Handshakes is how many joins are timed, one after another, before
+	// the room fills. Zero means DefaultHandshakes; negative skips them.
+	Handshakes int
+	// Idle is how many idle clients join to measure the server's memory
+	// per client. Zero means DefaultIdle; negative skips it.
+	Idle int
+	// Progress, if set, receives a one-line progress display that
+	// redraws itself with "\r"; give it a terminal or nothing.
+	Progress io.Writer
+}
+
+// Result is what one run measured. The JSON names are part of chat bench's
+// output format.
+type Result struct {
+	Mode     string `json:"mode"`
+	Clients  int    `json:"clients"`
+	Messages int    `json:"messages"`
+	Size     int    `json:"size"`
+	// Delivered is Messages times the receivers.
+	Delivered int64   `json:"delivered"`
+	Seconds   float64 `json:"seconds"`
+	// MsgsPerSec and MBPerSec count delivered messages and their text
+	// (1 MB = 10^6 bytes).
+	MsgsPerSec float64 `json:"msgs_per_sec"`
+	MBPerSec   float64 `json:"mb_per_sec"`
+	// P50ms and P99ms are delivery latencies, from the sender's call to
+	// the receiver's read, with the window of messages in flight.
+	P50ms float64 `json:"p50_ms"`
+	P99ms float64 `json:"p99_ms"`
+	// HandshakeP50ms is the median time from connect to the server's
+	// greeting: TCP, the handshake (secure mode) and the name.
+	HandshakeP50ms float64 `json:"handshake_p50_ms"`
+	// IdleClients is how many idle clients BytesPerIdleClient averages.
+	IdleClients int `json:"idle_clients"`
+	// BytesPerIdleClient is the growth of the server process's heap and
+	// goroutine stacks in use, after a GC, per idle joined client.
+	BytesPerIdleClient float64 `json:"bytes_per_idle_client"`
+}
+
+func (c *Config) fill() error {
+	if c.Clients == 0 {
+		c.Clients = DefaultClients
+	}
+	if c.Messages == 0 {
+		c.Messages = DefaultMessages
+	}
+	if c.Size == 0 {
+		c.Size = DefaultSize
+	}
+	if c.Handshakes == 0 {
+		c.Handshakes = DefaultHandshakes
+	}
+	if c.Idle == 0 {
+		c.Idle = DefaultIdle
+	}
+	switch {
+	case c.Clients < 2:
+		return fmt.Errorf("bench: %d clients: a run needs one sender and at least one receiver", c.Clients)
+	case c.Messages < 1:
+		return fmt.Errorf("bench: %d messages: send at least one", c.Messages)
+	case c.Size < MinSize || c.Size > protocol.MaxMessage:
+		return fmt.Errorf("bench: a %d-byte message: the size must be from %d (the stamp) to %d (the longest message)", c.Size, MinSize, protocol.MaxMessage)
+	}
+	return nil
+}
+
+// FDsNeeded is how many file descriptors a run of cfg holds at once: both
+// ends of every client, and a few for the listener and the runtime.
+func FDsNeeded(cfg Config) int {
+	cfg.fill()
+	return 2*max(cfg.Clients, cfg.Idle) + 16
+}
+
+// Run measures one mode: it times the handshakes, measures the memory of
+// idle clients, then fills the room and sends the messages.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.fill(); err != nil {
+		return Result{}, err
+	}
+	p := newProgress(cfg.Progress, cfg.Mode.String())
+	defer p.stop()
+	if cfg.Mode == chat.Secure && cfg.Key == nil {
+		p.phase("making a throwaway RSA-2048 key", 0)
+		key, err := rsa.GenerateKey(rand.Reader, protocol.RSABits)
+		if err != nil {
+			return Result{}, fmt.Errorf("bench: %w", err)
+		}
+		cfg.Key = key
+	}
+	srv, addr, shutdown, err := startServer(cfg.Mode, cfg.Key)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := run(ctx, cfg, srv, addr, p)
+	if serr := shutdown(); err == nil {
+		err = serr
+	}
+	return res, err
+}
+
+func run(ctx context.Context, cfg Config, srv *chat.Server, addr string, p *progress) (Result, error) {
+	res := Result{Mode: cfg.Mode.String(), Clients: cfg.Clients, Messages: cfg.Messages, Size: cfg.Size}
+	if cfg.Handshakes > 0 {
+		p.phase("timing handshakes", cfg.Handshakes)
+		d, err := timeJoins(ctx, cfg.Mode, addr, cfg.Handshakes, p)
+		if err != nil {
+			return res, err
+		}
+		res.HandshakeP50ms = ms(d)
+		if err := waitMembers(ctx, srv, 0); err != nil {
+			return res, err
+		}
+	}
+	if cfg.Idle > 0 {
+		p.phase("joining idle clients", cfg.Idle)
+		b, err := idleCost(ctx, cfg.Mode, srv, addr, cfg.Idle, p)
+		if err != nil {
+			return res, err
+		}
+		res.IdleClients, res.BytesPerIdleClient = cfg.Idle, b
+	}
+	p.phase("joining the room", cfg.Clients)
+	room, err := openRoom(ctx, cfg.Mode, srv, addr, cfg.Clients, p)
+	if err != nil {
+		return res, err
+	}
+	defer room.close()
+	p.phase("sending", cfg.Messages)
+	d, err := room.deliver(ctx, cfg.Messages, cfg.Size, p)
+	if err != nil {
+		return res, err
+	}
+	res.Delivered = d.Delivered
+	res.Seconds = d.Elapsed.Seconds()
+	res.MsgsPerSec = float64(d.Delivered) / res.Seconds
+	res.MBPerSec = float64(d.Delivered) * float64(cfg.Size) / res.Seconds / 1e6
+	res.P50ms, res.P99ms = ms(d.P50), ms(d.P99)
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// shutdownGrace bounds the server's shutdown at the end of a run.
+const shutdownGrace = 10 * time.Second
+
+// startServer runs a server on 127.0.0.1:0; shutdown stops it.
+func startServer(mode chat.Mode, key *rsa.PrivateKey) (*chat.Server, string, func() error, error) {
+	srv, err := chat.NewServer(chat.Config{Mode: mode, Key: key})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("bench: listen on loopback: %w", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	shutdown := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		err := srv.Shutdown(ctx)
+		if serr := <-served; err == nil && !errors.Is(serr, chat.ErrServerClosed) {
+			err = serr
+		}
+		return err
+	}
+	return srv, ln.Addr().String(), shutdown, nil
+}
+
+// waitTimeout bounds every wait for the server to catch up: members
+// joining or leaving, the greeting after a join.
+const waitTimeout = 30 * time.Second
+
+// waitMembers polls until the room holds n members.
+func waitMembers(ctx context.Context, srv *chat.Server, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	for {
+		got := len(srv.Members())
+		if got == n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench: the room holds %d members, %d expected: %w", got, n, ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
+}

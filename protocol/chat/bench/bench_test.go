@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+)
+
+func testKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "server-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := protocol.ParsePrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// small is a run that finishes in well under a second, even with -race.
+func small(t *testing.T, mode chat.Mode) Config {
+	return Config{Mode: mode, Key: testKey(t), Clients: 3, Messages: 300, Size: 100, Handshakes: 3, Idle: 5}
+}
+
+func TestRunBothModes(t *testing.T) {
+	var results []Result
+	for _, mode := range []chat.Mode{chat.Plain, chat.Secure} {
+		r, err := Run(context.Background(), small(t, mode))
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if r.Mode != mode.String() || r.Clients != 3 || r.Messages != 300 || r.Size != 100 || r.IdleClients != 5 {
+			t.Errorf("%s: result does not echo the config: %+v", mode, r)
+		}
+		if r.Delivered != 2*300 {
+			t.Errorf("%s: delivered %d, want %d (2 receivers × 300)", mode, r.Delivered, 2*300)
+		}
+		if r.MsgsPerSec <= 0 || r.MBPerSec <= 0 || r.P50ms <= 0 || r.P99ms < r.P50ms || r.HandshakeP50ms <= 0 {
+			t.Errorf("%s: implausible result %+v", mode, r)
+		}
+		results = append(results, r)
+	}
+
+	var out bytes.Buffer
+	if err := WriteJSON(&out, results...); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("JSON output has %d lines, want one per mode:\n%s", len(lines), out.String())
+	}
+	for i, line := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		for _, k := range []string{"mode", "clients", "messages", "size", "msgs_per_sec", "mb_per_sec",
+			"p50_ms", "p99_ms", "handshake_p50_ms", "bytes_per_idle_client"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("line %d has no %q: %s", i+1, k, line)
+			}
+		}
+	}
+
+	out.Reset()
+	if err := WriteTable(&out, results...); err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	for _, want := range []string{"msgs/s", "bytes/idle client", "plain", "secure", "secure/plain: "} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	for _, cfg := range []Config{
+		{Clients: 1},
+		{Messages: -1},
+		{Size: MinSize - 1},
+		{Size: protocol.MaxMessage + 1},
+	} {
+		if _, err := Run(context.Background(), cfg); err == nil {
+			t.Errorf("%+v: accepted", cfg)
+		}
+	}
+}
+
+func TestProgressOnlyWhenAsked(t *testing.T) {
+	var buf syncBuffer
+	cfg := small(t, chat.Plain)
+	cfg.Progress = &buf
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The line is cleared at the end, whether or not a tick drew it.
+	if !strings.HasSuffix(buf.String(), "\r\033[K") {
+		t.Errorf("progress does not end with a cleared line: %q", buf.String())
+	}
+}
+
+// TestCancelledRunStops cancels a run while messages flow.
+func TestCancelledRunStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := small(t, chat.Plain)
+	cfg.Messages = 1 << 30 // far more than can be sent before the cancel
+	cfg.Handshakes, cfg.Idle = -1, -1
+	cfg.Progress = &syncBuffer{onWrite: func(s string) {
+		if strings.Contains(s, "sending") {
+			cancel()
+		}
+	}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, cfg)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a cancelled run reported success")
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("a cancelled run did not stop")
+	}
+}
+
+func TestStampRoundTrip(t *testing.T) {
+	b := make([]byte, MinSize+3)
+	stamp(b, 0x0123456789abcdef, 42*time.Millisecond)
+	seq, at, err := unstamp(string(b))
+	if err != nil || seq != 0x0123456789abcdef || at != 42*time.Millisecond {
+		t.Fatalf("unstamp = %x, %v, %v", seq, at, err)
+	}
+	for _, bad := range []string{"", "short", strings.Repeat("z", MinSize)} {
+		if _, _, err := unstamp(bad); err == nil {
+			t.Errorf("unstamp(%q) accepted", bad)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the progress goroutine may write
+// while the test reads it.
+type syncBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	onWrite func(string)
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	if b.onWrite != nil {
+		b.onWrite(string(p))
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,359 @@
+package bench
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"chatlab/protocol/chat"
+)
+
+// Flow control. The server drops a member whose queue overflows
+// (chat.DefaultQueueLimit lines), so the sender keeps at most window
+// messages ahead of the slowest receiver, and sends them batch at a time.
+const (
+	// batch is how many messages go out in one write, as a program that
+	// has several lines to send would do. Receivers report progress once
+	// per batch.
+	batch = 16
+	// window is a quarter of the server's queue limit: room for the
+	// server's notices, and far from a drop.
+	window = chat.DefaultQueueLimit / 4
+	// stallTimeout ends a run in which no message arrives for this long.
+	stallTimeout = 30 * time.Second
+)
+
+// senderName and receiverPrefix name the members of a Room.
+const (
+	senderName     = "sender"
+	receiverPrefix = "r"
+)
+
+// Room is a server with joined clients: the first member sends, all the
+// others receive.
+type Room struct {
+	mode      chat.Mode
+	srv       *chat.Server
+	clients   []*chat.Client
+	shutdown  func() error // set when the room owns its server
+	closeOnce sync.Once
+}
+
+// Delivery is what one Deliver measured.
+type Delivery struct {
+	// Delivered counts messages received, over all receivers.
+	Delivered int64
+	// Elapsed runs from the first send to the last receipt.
+	Elapsed time.Duration
+	// P50 and P99 are the delivery latencies.
+	P50, P99 time.Duration
+}
+
+// NewRoom starts a server on 127.0.0.1:0 and joins clients members to it.
+// key is needed in secure mode.
+func NewRoom(ctx context.Context, mode chat.Mode, key *rsa.PrivateKey, clients int) (*Room, error) {
+	if clients < 2 {
+		return nil, fmt.Errorf("bench: a room of %d: it needs a sender and a receiver", clients)
+	}
+	srv, addr, shutdown, err := startServer(mode, key)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openRoom(ctx, mode, srv, addr, clients, nil)
+	if err != nil {
+		shutdown()
+		return nil, err
+	}
+	r.shutdown = shutdown
+	return r, nil
+}
+
+// openRoom joins clients members to srv, one after another, and waits
+// until the server has them all.
+func openRoom(ctx context.Context, mode chat.Mode, srv *chat.Server, addr string, clients int, p *progress) (*Room, error) {
+	r := &Room{mode: mode, srv: srv}
+	for i := range clients {
+		name := senderName
+		if i > 0 {
+			name = fmt.Sprintf("%s%d", receiverPrefix, i)
+		}
+		c, err := join(ctx, mode, addr, name)
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.clients = append(r.clients, c)
+		p.add(1)
+	}
+	if err := waitMembers(ctx, srv, clients); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// join dials, and reads up to the server's greeting.
+func join(ctx context.Context, mode chat.Mode, addr, name string) (*chat.Client, error) {
+	c, err := chat.Dial(ctx, chat.ClientConfig{Mode: mode, Addr: addr, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	c.NetConn().SetReadDeadline(time.Now().Add(waitTimeout))
+	defer c.NetConn().SetReadDeadline(time.Time{})
+	for {
+		l, err := c.Receive()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("bench: %s got no greeting: %w", name, err)
+		}
+		if l.Notice && strings.HasPrefix(l.Text, "you are ") {
+			return c, nil
+		}
+	}
+}
+
+// Close disconnects the clients, and stops the server if the room
+// started it.
+func (r *Room) Close() error {
+	r.close()
+	if r.shutdown != nil {
+		return r.shutdown()
+	}
+	return nil
+}
+
+func (r *Room) close() {
+	r.closeOnce.Do(func() {
+		for _, c := range r.clients {
+			c.Close()
+		}
+	})
+}
+
+// Deliver has the sender send messages of size bytes, and waits until
+// every receiver has them all. A message lost, repeated or out of order
+// is an error: the numbers are only worth something if delivery is right.
+func (r *Room) Deliver(ctx context.Context, messages, size int) (Delivery, error) {
+	return r.deliver(ctx, messages, size, nil)
+}
+
+// flight is the shared state of one delivery.
+type flight struct {
+	base     time.Time
+	messages int
+	got      []atomic.Int64 // per receiver
+	credit   chan struct{}  // poked when a receiver finishes a batch
+	failed   chan struct{}  // closed at the first error
+	unblock  func()         // cuts every receiver's read short
+	mu       sync.Mutex
+	err      error
+}
+
+// fail records the first error and stops the run.
+func (f *flight) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+		close(f.failed)
+		f.unblock()
+	}
+}
+
+func (f *flight) firstError() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+func (f *flight) slowest() int64 {
+	least := int64(f.messages)
+	for i := range f.got {
+		least = min(least, f.got[i].Load())
+	}
+	return least
+}
+
+func (r *Room) deliver(ctx context.Context, messages, size int, p *progress) (Delivery, error) {
+	if size < MinSize {
+		return Delivery{}, fmt.Errorf("bench: a %d-byte message has no room for the %d-byte stamp", size, MinSize)
+	}
+	receivers := r.clients[1:]
+	f := &flight{
+		base:     time.Now(),
+		messages: messages,
+		got:      make([]atomic.Int64, len(receivers)),
+		credit:   make(chan struct{}, 1),
+		failed:   make(chan struct{}),
+	}
+	f.unblock = func() {
+		for _, c := range receivers {
+			c.NetConn().SetReadDeadline(time.Now())
+		}
+	}
+	lat := make([][]time.Duration, len(receivers))
+	var wg sync.WaitGroup
+	for i, c := range receivers {
+		lat[i] = make([]time.Duration, messages)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.receive(c, &f.got[i], lat[i]); err != nil {
+				f.fail(fmt.Errorf("bench: %s%d: %w", receiverPrefix, i+1, err))
+			}
+		}()
+	}
+	stopCancel := context.AfterFunc(ctx, func() { f.fail(ctx.Err()) })
+	defer stopCancel()
+	watchdog := make(chan struct{})
+	go f.watch(watchdog)
+
+	start := time.Now()
+	if err := f.send(r.clients[0], size, p); err != nil {
+		f.fail(err)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(watchdog)
+	if err := f.firstError(); err != nil {
+		return Delivery{}, err
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	return Delivery{
+		Delivered: int64(len(all)),
+		Elapsed:   elapsed,
+		P50:       all[len(all)/2],
+		P99:       all[len(all)*99/100],
+	}, nil
+}
+
+// send sends the messages, batch at a time, keeping within the window.
+func (f *flight) send(c *chat.Client, size int, p *progress) error {
+	lines := make([]string, 0, batch)
+	buf := make([]byte, size)
+	for i := MinSize; i < size; i++ {
+		buf[i] = 'x'
+	}
+	for seq := 0; seq < f.messages; {
+		for int64(seq)-f.slowest() > window-batch {
+			select {
+			case <-f.credit:
+			case <-f.failed:
+				return nil
+			}
+		}
+		lines = lines[:0]
+		for k := 0; k < batch && seq < f.messages; k++ {
+			stamp(buf, uint64(seq), time.Since(f.base))
+			lines = append(lines, string(buf))
+			seq++
+		}
+		if err := c.SendBatch(lines...); err != nil {
+			return fmt.Errorf("bench: %s: %w", senderName, err)
+		}
+		p.add(len(lines))
+	}
+	return nil
+}
+
+// receive reads until it has every message, checking that each comes in
+// order, and records its latency.
+func (f *flight) receive(c *chat.Client, got *atomic.Int64, lat []time.Duration) error {
+	for n := 0; n < f.messages; {
+		l, err := c.Receive()
+		if err != nil {
+			return fmt.Errorf("after %d of %d messages: %w", n, f.messages, err)
+		}
+		if l.Notice {
+			if strings.Contains(l.Text, "disconnected") {
+				return fmt.Errorf("after %d of %d messages: the server says %q", n, f.messages, l.Text)
+			}
+			continue
+		}
+		if l.From != senderName {
+			continue
+		}
+		seq, sent, err := unstamp(l.Text)
+		if err != nil {
+			return err
+		}
+		if seq != uint64(n) {
+			return fmt.Errorf("message %d arrived when %d was due: delivery is broken", seq, n)
+		}
+		lat[n] = time.Since(f.base) - sent
+		n++
+		got.Store(int64(n))
+		if n%batch == 0 || n == f.messages {
+			select {
+			case f.credit <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return nil
+}
+
+// watch fails the run if no receiver makes progress for stallTimeout.
+func (f *flight) watch(done <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last int64 = -1
+	lastMove := time.Now()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		var total int64
+		for i := range f.got {
+			total += f.got[i].Load()
+		}
+		if total != last {
+			last, lastMove = total, time.Now()
+			continue
+		}
+		if time.Since(lastMove) > stallTimeout {
+			f.fail(fmt.Errorf("bench: no message arrived for %v; the server is stuck or a receiver was dropped", stallTimeout))
+			return
+		}
+	}
+}
+
+// stampLen is the stamp at the front of every message: the sequence
+// number and the send time in nanoseconds since the run began, as 16 hex
+// digits each, each followed by a space.
+const stampLen = 2 * (16 + 1)
+
+func stamp(b []byte, seq uint64, at time.Duration) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], seq)
+	hex.Encode(b[0:16], n[:])
+	b[16] = ' '
+	binary.BigEndian.PutUint64(n[:], uint64(at))
+	hex.Encode(b[17:33], n[:])
+	b[33] = ' '
+}
+
+func unstamp(s string) (seq uint64, at time.Duration, err error) {
+	var n [8]byte
+	if len(s) < stampLen || s[16] != ' ' || s[33] != ' ' {
+		return 0, 0, fmt.Errorf("message %.40q carries no stamp", s)
+	}
+	if _, err := hex.Decode(n[:], []byte(s[0:16])); err != nil {
+		return 0, 0, fmt.Errorf("message %.40q: bad stamp: %w", s, err)
+	}
+	seq = binary.BigEndian.Uint64(n[:])
+	if _, err := hex.Decode(n[:], []byte(s[17:33])); err != nil {
+		return 0, 0, fmt.Errorf("message %.40q: bad stamp: %w", s, err)
+	}
+	return seq, time.Duration(binary.BigEndian.Uint64(n[:])), nil
+}
