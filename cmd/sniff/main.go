@@ -1,0 +1,198 @@
+// Command sniff captures loopback TCP and shows what is on the wire:
+// chatlab's plain lines, its secure records and the original C program's
+// frames, with every field labelled. See package chatlab/sniff.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"chatlab/protocol"
+	"chatlab/sniff"
+	"chatlab/sniff/filter"
+)
+
+const usage = `Usage: sniff [flags] [IFACE] [FILTER...]
+
+Capture TCP on IFACE (default lo) and show what is on the wire: chatlab
+plain lines, chatlab secure records and the original C program's frames,
+with every field labelled, a warning on IV reuse and what it gives away.
+
+FILTER is a small tcpdump-like subset: port N, host ADDR, optional src or
+dst in front, joined with and. Example: sniff lo port 9000
+
+Flags (they may come before or after IFACE and FILTER):
+    -r FILE       read a pcap or pcapng file (tcpdump, Wireshark, tshark)
+                  instead of capturing
+    -w FILE       also write the shown packets to FILE as a pcap
+    -c N          stop after N packets
+    --follow      show each TCP connection as a conversation, reassembled
+    --stats       print per-connection packets, bytes, entropy and the
+                  printable share at the end (Ctrl-C prints it too)
+    --key FILE    a chatlab server's private key (PEM): decrypt secure and
+                  original-format connections seen from their start
+    --crib TEXT   a guessed plaintext for IV reuse recovery (repeatable)
+
+Live capture needs root or CAP_NET_RAW:
+    sudo setcap cap_net_raw+ep bin/sniff
+Colour is on for a terminal unless NO_COLOR is set.
+`
+
+// cribs collects repeated --crib flags.
+type cribs []string
+
+func (c *cribs) String() string     { return strings.Join(*c, ",") }
+func (c *cribs) Set(v string) error { *c = append(*c, v); return nil }
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		var h hinted
+		fmt.Fprintf(os.Stderr, "sniff: error: %v\n", err)
+		if errors.As(err, &h) {
+			fmt.Fprintf(os.Stderr, "sniff: hint: %s\n", h.hint)
+		}
+		os.Exit(1)
+	}
+}
+
+// hinted is an error with advice for the person at the terminal.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+func run(args []string) (err error) {
+	fs := flag.NewFlagSet("sniff", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		read, write, keyFile string
+		count                int
+		follow, stats        bool
+		crib                 cribs
+	)
+	fs.StringVar(&read, "r", "", "")
+	fs.StringVar(&write, "w", "", "")
+	fs.IntVar(&count, "c", 0, "")
+	fs.BoolVar(&follow, "follow", false, "")
+	fs.BoolVar(&stats, "stats", false, "")
+	fs.StringVar(&keyFile, "key", "", "")
+	fs.Var(&crib, "crib", "")
+	// The flag package stops at the first word that is not a flag; parse
+	// again after each one so flags may follow IFACE and FILTER.
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Print(usage)
+				return nil
+			}
+			return hinted{err, "sniff -h shows the usage"}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			words = append(words, args[1:]...)
+			break
+		}
+		words = append(words, args[0])
+		args = args[1:]
+	}
+	if count < 0 {
+		return errors.New("-c wants a positive number")
+	}
+	iface := "lo"
+	if len(words) > 0 && !isFilterWord(words[0]) {
+		iface, words = words[0], words[1:]
+	}
+	flt, err := filter.Parse(words)
+	if err != nil {
+		return hinted{err, "a filter looks like: port 9000 and host 127.0.0.1"}
+	}
+	cfg := sniff.Config{
+		Out:    os.Stdout,
+		Color:  os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(os.Stdout.Fd())),
+		Follow: follow,
+		Cribs:  crib,
+		Stats:  stats,
+		Filter: flt,
+		Count:  count,
+	}
+	if keyFile != "" {
+		data, err := os.ReadFile(keyFile)
+		if err != nil {
+			return err
+		}
+		if cfg.Key, err = protocol.ParsePrivateKey(data); err != nil {
+			return hinted{err, "--key wants the server's private key, e.g. ~/.config/chatlab/server.key"}
+		}
+	}
+	if write != "" {
+		f, cerr := os.Create(write)
+		if cerr != nil {
+			return cerr
+		}
+		bw := bufio.NewWriter(f)
+		cfg.Dump = bw
+		defer func() {
+			if ferr := bw.Flush(); err == nil && ferr != nil {
+				err = ferr
+			}
+			if cerr := f.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+		}()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if read != "" {
+		f, err := os.Open(read)
+		if err != nil {
+			return hinted{err, "-r wants a pcap or pcapng file, e.g. one written by sniff -w or tcpdump -w"}
+		}
+		defer f.Close()
+		packets, link, err := sniff.OpenFile(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", read, err)
+		}
+		_, err = sniff.Run(ctx, packets, link, cfg)
+		return err
+	}
+	packets, link, err := sniff.OpenLive(ctx, iface, flt)
+	if errors.Is(err, sniff.ErrPermission) {
+		return hinted{err, "run it as root, or once: sudo setcap cap_net_raw+ep bin/sniff; or read a capture with -r FILE"}
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Live = true
+	_, err = sniff.Run(ctx, packets, link, cfg)
+	return err
+}
+
+// isFilterWord reports whether w starts a filter rather than naming an
+// interface.
+func isFilterWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "port", "host", "src", "dst", "tcp", "and", "&&":
+		return true
+	}
+	_, err := strconv.Atoi(w)
+	return err == nil
+}
