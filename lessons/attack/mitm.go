@@ -1,0 +1,90 @@
+package attack
+
+import (
+	"fmt"
+	"net"
+
+	"chatlab/protocol"
+)
+
+// intercept is the man in the middle: one handshake with the server as an
+// ordinary client, one with the client using the relay's own key in place
+// of the server's, then every message is opened, shown and sealed again.
+func (r *Relay) intercept(cs *connState, client, up net.Conn) error {
+	upConn, hello, err := protocol.Client(up, protocol.ClientConfig{Suites: r.cfg.Suites})
+	if err != nil {
+		return fmt.Errorf("handshake with the server: %w", err)
+	}
+	r.out.infof("#%d the server's real key is %s (%s)", cs.id, protocol.FingerprintDER(hello.KeyDER), hello.Suite)
+	suite := protocol.AES128GCM()
+	for _, s := range r.cfg.Suites {
+		if s.ID() == hello.Suite {
+			suite = s
+		}
+	}
+	tapped := &tappedConn{Conn: client, r: r, cs: cs}
+	cConn, err := protocol.Server(tapped, protocol.ServerConfig{Key: r.cfg.Key, Suite: suite})
+	if err != nil {
+		r.out.infof("#%d the client refused the relay's key %s: its fingerprint check caught the swap", cs.id, protocol.Fingerprint(&r.cfg.Key.PublicKey))
+		r.emit(Event{Conn: cs.id, Kind: Refused, Err: err})
+		return nil
+	}
+	r.out.warnf("#%d SWAPPED KEY: the client accepted the relay's key %s as the server's", cs.id, protocol.Fingerprint(&r.cfg.Key.PublicKey))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.carry(cs, upConn, cConn, false)
+	}()
+	r.carry(cs, cConn, upConn, true)
+	<-done
+	return nil
+}
+
+// carry opens each message from src, reports it and seals it for dst.
+func (r *Relay) carry(cs *connState, src, dst *protocol.Conn, fromClient bool) {
+	defer closeWrite(dst.NetConn())
+	who := "server → client"
+	if fromClient {
+		who = "client → server"
+	}
+	rec := 0
+	for {
+		msg, err := src.ReadMessage()
+		if err != nil {
+			return
+		}
+		if fromClient {
+			rec++
+		}
+		r.out.warnf("#%d READ %s: %q", cs.id, who, protocol.Sanitize(msg))
+		r.emit(Event{Conn: cs.id, Kind: Decrypted, FromClient: fromClient, Record: rec, Text: msg})
+		if err := dst.WriteMessages(msg); err != nil {
+			return
+		}
+	}
+}
+
+// tappedConn shows the client's side of an intercepted connection to the
+// relay's Wire, as a sniffer between the client and the relay would see it.
+type tappedConn struct {
+	net.Conn
+	r  *Relay
+	cs *connState
+}
+
+func (t *tappedConn) Read(b []byte) (int, error) {
+	n, err := t.Conn.Read(b)
+	t.r.wire(t.cs, true, b[:n])
+	return n, err
+}
+
+func (t *tappedConn) Write(b []byte) (int, error) {
+	t.r.wire(t.cs, false, b)
+	return t.Conn.Write(b)
+}
+
+// CloseWrite passes a half-close on to the client's connection.
+func (t *tappedConn) CloseWrite() error {
+	closeWrite(t.Conn)
+	return nil
+}
