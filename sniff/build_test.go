@@ -44,8 +44,9 @@ var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // pcapBuilder writes conversations as Ethernet frames with a fixed clock.
 type pcapBuilder struct {
-	w   *pcapgo.Writer
-	now time.Time
+	w       *pcapgo.Writer
+	now     time.Time
+	packets int
 }
 
 func newPCAPBuilder(t testing.TB, out *bytes.Buffer) *pcapBuilder {
@@ -58,6 +59,7 @@ func newPCAPBuilder(t testing.TB, out *bytes.Buffer) *pcapBuilder {
 
 func (b *pcapBuilder) packet(t testing.TB, src, dst netip.AddrPort, tcp layers.TCP, payload []byte) {
 	b.now = b.now.Add(1500 * time.Microsecond)
+	b.packets++
 	tcp.SrcPort, tcp.DstPort = layers.TCPPort(src.Port()), layers.TCPPort(dst.Port())
 	tcp.Window = 65535
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src.Addr().AsSlice(), DstIP: dst.Addr().AsSlice()}
