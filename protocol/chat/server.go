@@ -295,7 +295,14 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string) st
 			m.send(notice(fmt.Sprintf("error: message too long (%d bytes, the limit is %d)", len(msg), protocol.MaxMessage)))
 			continue
 		}
-		s.room.broadcast(*name+": "+protocol.Sanitize(msg), m)
+		line := *name + ": " + protocol.Sanitize(msg)
+		if len(line) > protocol.MaxLine {
+			// Control characters shown in caret or U+ notation grow the
+			// text; past MaxLine no member could receive it.
+			m.send(notice(fmt.Sprintf("error: message too long with its control characters shown (%d bytes, the limit is %d); send fewer control characters", len(line), protocol.MaxLine)))
+			continue
+		}
+		s.room.broadcast(line, m)
 	}
 }
 
