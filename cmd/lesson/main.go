@@ -1,0 +1,140 @@
+// Command lesson runs chatlab's classroom lessons: the text of each,
+// section by section, with live scenarios on loopback. See package
+// chatlab/lessons.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"chatlab/lessons"
+)
+
+const usage = `Usage:
+  lesson              list the lessons
+  lesson N [--auto] [--tap]
+                      run lesson N: its text section by section, pausing for
+                      Enter, with live scenarios on 127.0.0.1
+
+  --auto     do not pause (for a projector or a script); exit status 1 if a
+             lesson's claim did not hold
+  --tap      watch the wire through the in-process relay tap even when live
+             capture is permitted
+  --capture  insist on live capture (needs root or CAP_NET_RAW)
+
+Live capture needs root or CAP_NET_RAW; without it the lessons say so in one
+line and watch through an in-process relay tap. Colour is on for a terminal
+unless NO_COLOR is set.
+
+Examples:
+  lesson
+  lesson 1
+  lesson 2 --auto
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if handled, err := lessons.Internal(args, stdout); handled {
+		if err != nil {
+			fmt.Fprintf(stderr, "lesson: error: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	err := runLesson(args, stdin, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stderr, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "lesson: error: %v\n", err)
+	var h hinted
+	if errors.As(err, &h) {
+		fmt.Fprintf(stderr, "lesson: hint: %s\n", h.hint)
+	}
+	return 1
+}
+
+// hinted is an error with advice for the person at the terminal.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("lesson", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	auto := fs.Bool("auto", false, "do not pause")
+	tap := fs.Bool("tap", false, "watch through the relay tap")
+	capture := fs.Bool("capture", false, "insist on live capture")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return hinted{err, `"lesson -h" lists the flags`}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) == 0 {
+		lessons.List(stdout)
+		return nil
+	}
+	if len(pos) > 1 {
+		return hinted{fmt.Errorf("unexpected argument %q", pos[1]), "run one lesson at a time: lesson N"}
+	}
+	n, err := strconv.Atoi(pos[0])
+	if err != nil {
+		return hinted{fmt.Errorf("%q is not a lesson number", pos[0]), `"lesson" lists them`}
+	}
+	l, err := lessons.Get(n)
+	if err != nil {
+		return hinted{err, `"lesson" lists them`}
+	}
+	if *tap && *capture {
+		return hinted{errors.New("--tap and --capture both given"), "pick one"}
+	}
+	watch := lessons.WatchAuto
+	switch {
+	case *tap:
+		watch = lessons.WatchTap
+	case *capture:
+		watch = lessons.WatchCapture
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return lessons.Run(ctx, l, lessons.Options{
+		Auto:  *auto,
+		In:    stdin,
+		Out:   stdout,
+		Color: isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Watch: watch,
+	})
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,135 @@
+package lessons
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed [0-9][0-9]-*.md
+var texts embed.FS
+
+// Step is one live part of a lesson. It prints to the Env and returns an
+// error if the lesson's claim did not hold.
+type Step func(ctx context.Context, e *Env) error
+
+// Lesson is one lesson: its text and the steps its text calls for.
+type Lesson struct {
+	Number int
+	Slug   string
+	Title  string
+	// Text is the Markdown, as it reads on a code-hosting site.
+	Text string
+	// Watches says the lesson puts a chat on the wire for an eavesdropper.
+	Watches bool
+	steps   map[string]Step
+}
+
+// Section is a part of a lesson's text, from one "## " heading to the
+// next, with the steps it asks to run after it is shown.
+type Section struct {
+	Heading string // empty for the part before the first heading
+	Body    string
+	Steps   []string
+}
+
+// stepMarker is how a text asks for a live step, invisibly on a
+// code-hosting site: <!-- run: NAME -->.
+var stepMarker = regexp.MustCompile(`(?m)^<!-- run: ([a-z0-9-]+) -->\n?`)
+
+// Sections splits the text at its "## " headings.
+func (l Lesson) Sections() []Section {
+	var out []Section
+	cur := Section{}
+	flush := func() {
+		body := cur.Body
+		for _, m := range stepMarker.FindAllStringSubmatch(body, -1) {
+			cur.Steps = append(cur.Steps, m[1])
+		}
+		cur.Body = strings.TrimSpace(stepMarker.ReplaceAllString(body, ""))
+		if cur.Heading != "" || cur.Body != "" {
+			out = append(out, cur)
+		}
+	}
+	for _, line := range strings.SplitAfter(l.Text, "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			flush()
+			cur = Section{Heading: strings.TrimSpace(h)}
+			continue
+		}
+		cur.Body += line
+	}
+	flush()
+	return out
+}
+
+// scenarios maps each lesson number to its steps and whether it watches
+// the wire. Each lesson's file defines its steps.
+func scenarios() map[int]struct {
+	watches bool
+	steps   map[string]Step
+} {
+	type sc = struct {
+		watches bool
+		steps   map[string]Step
+	}
+	return map[int]sc{
+		1: {true, map[string]Step{"plain-chat": stepPlainChat}},
+		2: {true, map[string]Step{"secure-chat": stepSecureChat, "compare": stepCompare}},
+		3: {true, map[string]Step{"fixed-iv": stepFixedIV, "original": stepOriginal, "fresh-nonce": stepFreshNonce}},
+		4: {true, map[string]Step{"cbc-flip": stepCBCFlip, "gcm-flip": stepGCMFlip}},
+		5: {true, map[string]Step{"mitm": stepMITM, "pinning": stepPinning, "tofu": stepTOFU}},
+		6: {true, map[string]Step{"replay-cbc": stepReplayCBC, "replay-gcm": stepReplayGCM}},
+		7: {false, map[string]Step{"measure": stepMeasure}},
+		8: {true, map[string]Step{"record": stepRecordAndSteal}},
+	}
+}
+
+var fileName = regexp.MustCompile(`^([0-9]{2})-([a-z0-9-]+)\.md$`)
+
+// All returns every lesson, in order.
+func All() []Lesson {
+	entries, err := fs.ReadDir(texts, ".")
+	if err != nil {
+		panic("lessons: embedded texts unreadable: " + err.Error())
+	}
+	sc := scenarios()
+	var out []Lesson
+	for _, e := range entries {
+		m := fileName.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		data, err := texts.ReadFile(e.Name())
+		if err != nil {
+			panic("lessons: embedded text unreadable: " + err.Error())
+		}
+		text := string(data)
+		title, _, _ := strings.Cut(text, "\n")
+		l := Lesson{Number: n, Slug: m[2], Title: strings.TrimSpace(strings.TrimPrefix(title, "# ")), Text: text}
+		l.Watches, l.steps = sc[n].watches, sc[n].steps
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
+}
+
+// Get returns lesson n.
+func Get(n int) (Lesson, error) {
+	all := All()
+	for _, l := range all {
+		if l.Number == n {
+			return l, nil
+		}
+	}
+	return Lesson{}, fmt.Errorf("lessons: no lesson %d (there are %d to %d)", n, all[0].Number, all[len(all)-1].Number)
+}
+
+// Step returns the named step, or nil.
+func (l Lesson) Step(name string) Step { return l.steps[name] }

@@ -1,0 +1,121 @@
+package lessons
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Options configure Run.
+type Options struct {
+	// Auto runs straight through without pausing.
+	Auto bool
+	// In is where Enter is read; at its end the lesson carries on alone.
+	In  io.Reader
+	Out io.Writer
+	// Color turns on colour; the caller decides (terminal, NO_COLOR).
+	Color bool
+	// Watch chooses live capture or the relay tap.
+	Watch Watch
+	// Dir is a scratch directory; empty means a new temporary one,
+	// removed at the end.
+	Dir string
+	// Exe is the lesson program for lesson 7; empty means this program.
+	Exe string
+}
+
+// List prints the lessons with their numbers and titles.
+func List(w io.Writer) {
+	fmt.Fprintln(w, "Lessons (run one with: lesson N, or lesson N --auto to run it without pauses):")
+	for _, l := range All() {
+		fmt.Fprintf(w, "  %d  %s\n", l.Number, strings.TrimPrefix(l.Title, fmt.Sprintf("Lesson %d: ", l.Number)))
+	}
+}
+
+// Run shows lesson l section by section, runs its steps where the text
+// asks for them, and pauses for Enter between sections unless Auto. It
+// returns a *ClaimError if a step's claim did not hold.
+func Run(ctx context.Context, l Lesson, opt Options) (err error) {
+	if opt.Out == nil {
+		opt.Out = io.Discard
+	}
+	if opt.Dir == "" {
+		dir, err := os.MkdirTemp("", "chatlab-lesson-")
+		if err != nil {
+			return fmt.Errorf("lessons: scratch directory: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		opt.Dir = dir
+	}
+	if opt.Exe == "" {
+		if opt.Exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("lessons: find this program: %w", err)
+		}
+	}
+	env := newEnv(opt.Out, opt.Color, opt.Watch, opt.Dir, opt.Exe)
+	p := pauser{auto: opt.Auto, out: env.Out, pal: env.pal}
+	if !opt.Auto && opt.In != nil {
+		p.in = bufio.NewReader(opt.In)
+	}
+	env.printf("%s\n", env.pal.heading.Sprint(l.Title))
+	sections := l.Sections()
+	for i, s := range sections {
+		if s.Heading != "" {
+			env.printf("\n%s\n\n", env.pal.heading.Sprint(s.Heading))
+		}
+		if i == 0 {
+			// The title line was printed above.
+			_, s.Body, _ = strings.Cut(s.Body, "\n")
+			s.Body = strings.TrimSpace(s.Body)
+		}
+		if s.Body != "" {
+			env.printf("%s\n", s.Body)
+		}
+		for _, name := range s.Steps {
+			step := l.Step(name)
+			if step == nil {
+				return fmt.Errorf("lessons: lesson %d asks for a step %q that does not exist", l.Number, name)
+			}
+			if err := step(ctx, env); err != nil {
+				var ce *ClaimError
+				if errors.As(err, &ce) {
+					ce.Lesson = l.Number
+				}
+				return err
+			}
+		}
+		if i < len(sections)-1 {
+			if quit := p.pause(); quit {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// pauser waits for Enter between sections.
+type pauser struct {
+	auto bool
+	in   *bufio.Reader
+	out  io.Writer
+	pal  *palette
+}
+
+// pause waits for a line. At the end of input it stops waiting for good,
+// so a lesson with stdin closed or piped still finishes. "q" quits.
+func (p *pauser) pause() (quit bool) {
+	if p.auto || p.in == nil {
+		return false
+	}
+	fmt.Fprint(p.out, p.pal.dim.Sprint("\n── Enter: next · q: quit ──"))
+	line, err := p.in.ReadString('\n')
+	fmt.Fprintln(p.out)
+	if err != nil {
+		p.in = nil
+	}
+	return strings.TrimSpace(line) == "q"
+}

@@ -1,0 +1,122 @@
+package lessons
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+)
+
+// Column widths of the side-by-side view, sized for an 80-column
+// terminal or a projector.
+const (
+	typedWidth = 30
+	wireWidth  = 46
+)
+
+// sideBySide prints what was typed beside what crossed the wire.
+func (e *Env) sideBySide(left string, typed []string, right string, seen []string) {
+	e.printf("\n  %s │ %s\n", e.pal.typed.Sprint(pad(left, typedWidth)), e.pal.wire.Sprint(right))
+	e.printf("  %s┼%s\n", strings.Repeat("─", typedWidth+1), strings.Repeat("─", wireWidth))
+	for i, t := range typed {
+		s := "(nothing)"
+		if i < len(seen) {
+			s = seen[i]
+		}
+		e.printf("  %s │ %s\n", e.pal.typed.Sprint(pad(t, typedWidth)), e.pal.wire.Sprint(s))
+	}
+	e.printf("\n")
+}
+
+func pad(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// wireView renders a unit as an eavesdropper sees it: the text of a
+// plain line, or the start of a record in hex.
+func wireView(unit []byte, plain bool) string {
+	if plain {
+		return fmt.Sprintf("%q", protocol.Sanitize(strings.TrimRight(string(unit), "\r")))
+	}
+	// Past the header and the nonce, which are the same in every record
+	// but the sequence number, is the ciphertext.
+	const show = 12
+	skip := min(protocol.RecordHeaderLen+protocol.NonceSize, len(unit))
+	ct := unit[skip:]
+	if len(ct) > show {
+		ct = ct[:show]
+	}
+	return fmt.Sprintf("% x … (%d bytes)", ct, len(unit))
+}
+
+// seenMessages returns the eavesdropper's view of each message the client
+// at addr sent, after its name.
+func seenMessages(rec *recording, addr netip.AddrPort, plain bool) ([]string, [][]byte) {
+	c, ok := rec.conn(addr)
+	if !ok {
+		return nil, nil
+	}
+	var units [][]byte
+	if plain {
+		units = lines(c.data[0])
+	} else {
+		for _, r := range dataRecords(c.data[0]) {
+			units = append(units, r.raw)
+		}
+	}
+	if len(units) > 0 {
+		units = units[1:] // the name
+	}
+	var views []string
+	for _, u := range units {
+		views = append(views, wireView(u, plain))
+	}
+	return views, units
+}
+
+// conversation is a finished chat between alice and bob.
+type conversation struct {
+	alice    netip.AddrPort // alice's end, to find her connection on the wire
+	received []string       // what bob read
+}
+
+// converse has bob join, then alice, and alice type msgs; then both leave.
+func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conversation, error) {
+	bob, err := w.dial(ctx, "bob", o)
+	if err != nil {
+		return conversation{}, err
+	}
+	defer bob.Close()
+	if _, err := expect(bob, noticeContaining("you are bob")); err != nil {
+		return conversation{}, err
+	}
+	alice, err := w.dial(ctx, "alice", o)
+	if err != nil {
+		return conversation{}, err
+	}
+	defer alice.Close()
+	conv := conversation{alice: addrPortOf(alice)}
+	if err := joined(bob, "alice"); err != nil {
+		return conv, err
+	}
+	w.env.note(fmt.Sprintf("alice and bob are in the room (%s mode); alice types %d messages", w.cfg.mode, len(msgs)))
+	conv.received, err = say(alice, bob, msgs...)
+	if err != nil {
+		return conv, err
+	}
+	leave(alice)
+	leave(bob)
+	return conv, nil
+}
+
+func addrPortOf(c *chat.Client) netip.AddrPort {
+	ap, _ := netip.ParseAddrPort(c.NetConn().LocalAddr().String())
+	return ap
+}
