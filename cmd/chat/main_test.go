@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,17 +18,31 @@ import (
 // cliDeadline bounds every command these tests run.
 const cliDeadline = 20 * time.Second
 
-// chatBin is the chat binary built once for the CLI tests.
+// chatBin is the chat binary built once for the CLI tests, with a
+// directory of its own for keys and config.
 type chatBin struct{ path, dir string }
+
+// builtChat is set by TestMain: building once saves seconds per test.
+var builtChat string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chat-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	builtChat = filepath.Join(dir, "chat")
+	if out, err := exec.Command("go", "build", "-o", builtChat, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic(fmt.Sprintf("build chat: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 func buildChat(t *testing.T) chatBin {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "chat")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	key, err := os.ReadFile("../../protocol/testdata/server-key.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +50,7 @@ func buildChat(t *testing.T) chatBin {
 	if err := os.WriteFile(filepath.Join(dir, "server.key"), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return chatBin{path: bin, dir: dir}
+	return chatBin{path: builtChat, dir: dir}
 }
 
 func (b chatBin) command(args ...string) *exec.Cmd {
