@@ -42,7 +42,8 @@ Flags (they may come before or after IFACE and FILTER):
                   printable share at the end (Ctrl-C prints it too)
     --key FILE    a chatlab server's private key (PEM): decrypt secure and
                   original-format connections seen from their start
-    --crib TEXT   a guessed plaintext for IV reuse recovery (repeatable)
+    --crib TEXT   a guessed name or start of a message, to recover more
+                  of a reused keystream (repeatable)
 
 Live capture needs root or CAP_NET_RAW:
     sudo setcap cap_net_raw+ep bin/sniff
