@@ -1,10 +1,13 @@
 package chat
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	"chatlab/protocol"
 )
 
 // room is the one shared room. Every broadcast happens under its lock, so
@@ -131,4 +134,23 @@ func (r *room) close(last string) {
 	}
 }
 
-func joinNames(names []string) string { return strings.Join(names, ", ") }
+// maxNameList bounds the list of names in a notice (the greeting, /who),
+// leaving room in protocol.MaxLine for the words around it. A longer list
+// ends with "and N more" instead of making a line nobody can receive.
+const maxNameList = protocol.MaxLine - 256
+
+// joinNames lists names, cut to maxNameList bytes.
+func joinNames(names []string) string {
+	var b strings.Builder
+	for i, name := range names {
+		if b.Len()+len(", ")+len(name)+len(", and 1000000 more") > maxNameList {
+			fmt.Fprintf(&b, ", and %d more", len(names)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(name)
+	}
+	return b.String()
+}
