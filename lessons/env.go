@@ -1,6 +1,7 @@
 package lessons
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,7 @@ type Env struct {
 	// Exe is the lesson program, which lesson 7 runs again without AES-NI.
 	Exe string
 
+	key     *rsa.PrivateKey
 	watch   Watch
 	decided bool
 	capture bool

@@ -54,8 +54,8 @@ func (e *Env) newWorld(cfg worldConfig) (*world, error) {
 	w := &world{env: e, cfg: cfg, key: cfg.key}
 	if cfg.mode == chat.Secure && w.key == nil {
 		var err error
-		if w.key, err = rsa.GenerateKey(rand.Reader, protocol.RSABits); err != nil {
-			return nil, fmt.Errorf("lessons: server key: %w", err)
+		if w.key, err = e.serverKey(); err != nil {
+			return nil, err
 		}
 	}
 	srv, err := chat.NewServer(chat.Config{Mode: cfg.mode, Key: w.key, Suite: cfg.suite})
@@ -219,4 +219,17 @@ func say(alice, bob *chat.Client, msgs ...string) ([]string, error) {
 func isClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, protocol.ErrBadRecord) ||
 		strings.Contains(err.Error(), "connection reset")
+}
+
+// serverKey is the lesson's server key, made once: RSA key generation
+// takes from a few milliseconds to a second, and one is enough.
+func (e *Env) serverKey() (*rsa.PrivateKey, error) {
+	if e.key == nil {
+		key, err := rsa.GenerateKey(rand.Reader, protocol.RSABits)
+		if err != nil {
+			return nil, fmt.Errorf("lessons: server key: %w", err)
+		}
+		e.key = key
+	}
+	return e.key, nil
 }

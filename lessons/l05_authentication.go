@@ -1,0 +1,178 @@
+package lessons
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"chatlab/lessons/attack"
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+)
+
+// mitmMessages are what alice types through the man in the middle.
+var mitmMessages = []string{"the door code is 4711", "see you inside"}
+
+// mitm is a started man-in-the-middle world and what the attacker read.
+type mitm struct {
+	w      *world
+	ev     *eavesdropper
+	key    *rsa.PrivateKey
+	mu     sync.Mutex
+	read   []string
+	refuse int
+}
+
+func (e *Env) startMITM(ctx context.Context) (*mitm, error) {
+	key, err := rsa.GenerateKey(rand.Reader, protocol.RSABits)
+	if err != nil {
+		return nil, fmt.Errorf("lessons: attacker key: %w", err)
+	}
+	m := &mitm{key: key}
+	ev, err := e.eavesdrop(ctx, eavesConfig{quiet: true})
+	if err != nil {
+		return nil, err
+	}
+	m.ev = ev
+	observe := func(ev attack.Event) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		switch {
+		case ev.Kind == attack.Decrypted && ev.FromClient:
+			m.read = append(m.read, ev.Text)
+		case ev.Kind == attack.Refused:
+			m.refuse++
+		}
+	}
+	m.w, err = e.newWorld(worldConfig{mode: chat.Secure, eaves: ev, attack: &attack.Config{SwapKey: true, Key: key, Observe: observe}})
+	if err != nil {
+		ev.stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *mitm) stop() {
+	m.w.close()
+	m.ev.stop()
+}
+
+func (m *mitm) seen() ([]string, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.read...), m.refuse
+}
+
+// stepMITM: the relay swaps the key and reads everything.
+func stepMITM(ctx context.Context, e *Env) error {
+	e.banner("Live: the relay swaps the server's key for its own; the clients check nothing, like the original")
+	m, err := e.startMITM(ctx)
+	if err != nil {
+		return err
+	}
+	conv, err := m.w.converse(ctx, mitmMessages, clientOpts{})
+	m.stop()
+	if err != nil {
+		return err
+	}
+	read, _ := m.seen()
+	var shown []string
+	for _, msg := range mitmMessages {
+		if contains(read, msg) {
+			shown = append(shown, fmt.Sprintf("%q", msg))
+		} else {
+			shown = append(shown, "(nothing)")
+		}
+	}
+	e.sideBySide("what alice typed", mitmMessages, "what the man in the middle read", shown)
+	for i, msg := range mitmMessages {
+		if i >= len(conv.received) || conv.received[i] != msg {
+			return failed("bob should have received alice's messages intact, so nobody notices; he got %q", conv.received)
+		}
+		if !contains(read, msg) {
+			return failed("the man in the middle should have read %q", msg)
+		}
+	}
+	e.alarm("the man in the middle read every message, and alice and bob noticed nothing")
+	return nil
+}
+
+// stepPinning: a pinned fingerprint refuses the swapped key.
+func stepPinning(ctx context.Context, e *Env) error {
+	e.banner("Live: alice pins the server's fingerprint, which she got out of band")
+	m, err := e.startMITM(ctx)
+	if err != nil {
+		return err
+	}
+	real := protocol.Fingerprint(&m.w.key.PublicKey)
+	e.note("alice: bin/chat client --fingerprint " + real)
+	_, err = m.w.dial(ctx, "alice", clientOpts{fingerprint: real})
+	m.stop()
+	read, refused := m.seen()
+	if !errors.Is(err, chat.ErrPinMismatch) {
+		return failed("alice's client should have refused the swapped key; it said %v", err)
+	}
+	e.printf("  alice's client: %s\n", indentLines(err.Error(), "  ")[2:])
+	if len(read) > 0 || refused != 1 {
+		return failed("the man in the middle should have read nothing and seen one refusal; it read %d messages", len(read))
+	}
+	e.claim("the pinned fingerprint did not match: alice's client refused before sending a single byte of key or message")
+	return nil
+}
+
+// stepTOFU: trust on first use catches a later swap, not a first one.
+func stepTOFU(ctx context.Context, e *Env) error {
+	e.banner("Live: trust on first use, when alice met the real server first")
+	m, err := e.startMITM(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.stop()
+	known := &protocol.KnownServers{Path: filepath.Join(e.Dir, "alice-known_servers")}
+	first, err := m.w.dial(ctx, "alice", clientOpts{known: known, direct: true})
+	if err != nil {
+		return err
+	}
+	e.note(fmt.Sprintf("alice's first connection went straight to the server: remembered %s (first use: %v)", first.Fingerprint, first.FirstUse))
+	leave(first)
+	_, err = m.w.dial(ctx, "alice", clientOpts{known: known})
+	var changed *protocol.FingerprintChangedError
+	if !errors.As(err, &changed) {
+		return failed("with the real key remembered, alice's client should refuse the swapped key; it said %v", err)
+	}
+	e.printf("%s\n", indentLines(err.Error(), "  "))
+	e.claim("the remembered key did not match: the man in the middle was refused")
+
+	e.banner("Live: trust on first use, when the attacker was there from the start")
+	known2 := &protocol.KnownServers{Path: filepath.Join(e.Dir, "carol-known_servers")}
+	carol, err := m.w.dial(ctx, "carol", clientOpts{known: known2})
+	if err != nil {
+		return failed("on first use nothing can tell the keys apart; carol's client should accept: %v", err)
+	}
+	fp := carol.Fingerprint
+	leave(carol)
+	if fp != protocol.Fingerprint(&m.key.PublicKey) || !carol.FirstUse {
+		return failed("carol's client should have remembered the attacker's key on first use")
+	}
+	e.alarm("carol's first connection was intercepted: her client remembered the attacker's key as the server's")
+	_, err = m.w.dial(ctx, "carol", clientOpts{known: known2, direct: true})
+	if !errors.As(err, &changed) {
+		return failed("now the real server should look like the impostor to carol; her client said %v", err)
+	}
+	e.alarm("and now the real server is the one carol's client refuses")
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
