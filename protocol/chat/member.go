@@ -7,6 +7,18 @@ import (
 	"chatlab/protocol"
 )
 
+// Writer limits. A burst can queue thousands of lines (DefaultQueueLimit);
+// these keep what a member holds on to afterwards small.
+const (
+	// maxWriteLines is the most lines sealed into one write, so the
+	// connection's write buffer stays under 256 KiB of MaxLine lines and
+	// a write still carries many messages.
+	maxWriteLines = 64
+	// maxSpare is the largest queue array kept for reuse (4 KiB); a
+	// bigger one, left by a burst, goes back to the garbage collector.
+	maxSpare = 256
+)
+
 // member is one connected, named participant. Its reader is the goroutine
 // that runs Server.handle; its writer runs writeLoop.
 type member struct {
@@ -89,12 +101,16 @@ func (m *member) writeLoop() {
 		}
 		closing := m.closing
 		m.mu.Unlock()
-		if len(batch) > 0 {
+		for rest := batch; len(rest) > 0; {
+			n := min(len(rest), maxWriteLines)
 			m.conn.NetConn().SetWriteDeadline(time.Now().Add(m.timeout))
-			if err := m.conn.WriteMessages(batch...); err != nil {
+			if err := m.conn.WriteMessages(rest[:n]...); err != nil {
 				m.abort()
 				return
 			}
+			rest = rest[n:]
+		}
+		if len(batch) > 0 && cap(batch) <= maxSpare {
 			clear(batch)
 			m.mu.Lock()
 			m.spare = batch[:0]

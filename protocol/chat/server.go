@@ -18,10 +18,14 @@ import (
 // Server limits.
 const (
 	// DefaultQueueLimit is how many lines may wait for one member. A
-	// reading member's queue stays near empty, since the writer hands
-	// whole batches to the kernel; a member that stops reading fills its
-	// socket buffer first (hundreds of KiB on loopback) and only then this.
-	DefaultQueueLimit = 1024
+	// member that stops reading fills its socket buffer first (hundreds of
+	// KiB on loopback) and only then this. It is not small, because a
+	// member that reads can fall behind too: when many members send at
+	// once on few cores, the readers that broadcast keep the CPUs busy and
+	// a writer may not run for a while (TestLoad, 50 members sending 200
+	// lines each, saw thousands queued). Every queue shares the same line
+	// strings, so an entry costs 16 bytes: 128 KiB for a full queue.
+	DefaultQueueLimit = 8192
 
 	// WriteTimeout bounds one batch write to a member.
 	WriteTimeout = 10 * time.Second
