@@ -18,14 +18,14 @@ import (
 // Flow control. The server drops a member whose queue overflows
 // (chat.DefaultQueueLimit lines), so the sender keeps at most window
 // messages ahead of the slowest receiver, and sends them batch at a time.
+// The window is far below the limit: it is enough to keep every stage
+// busy, and more would only add to the latency measured.
 const (
 	// batch is how many messages go out in one write, as a program that
 	// has several lines to send would do. Receivers report progress once
 	// per batch.
 	batch = 16
-	// window is a quarter of the server's queue limit: room for the
-	// server's notices, and far from a drop.
-	window = chat.DefaultQueueLimit / 4
+	window = 256
 	// stallTimeout ends a run in which no message arrives for this long.
 	stallTimeout = 30 * time.Second
 )
