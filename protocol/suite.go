@@ -106,15 +106,18 @@ func NewGCM(key []byte) (cipher.AEAD, error) {
 
 type gcmCipher struct {
 	aead cipher.AEAD
-	ad   [RecordHeaderLen + 8]byte
+	// ad and nonce are scratch space: passed to the AEAD interface, a
+	// local array would escape and cost an allocation per record.
+	ad    [RecordHeaderLen + 8]byte
+	nonce [NonceSize]byte
 }
 
 func (g *gcmCipher) SealedLen(n int) int { return NonceSize + n + TagSize }
 
 func (g *gcmCipher) Seal(dst []byte, seq uint64, header, plaintext []byte) []byte {
-	nonce := SeqNonce(seq)
-	dst = append(dst, nonce[:]...)
-	return g.aead.Seal(dst, nonce[:], plaintext, AdditionalData(g.ad[:0], header, seq))
+	g.nonce = SeqNonce(seq)
+	dst = append(dst, g.nonce[:]...)
+	return g.aead.Seal(dst, g.nonce[:], plaintext, AdditionalData(g.ad[:0], header, seq))
 }
 
 func (g *gcmCipher) Open(dst []byte, seq uint64, header, body []byte) ([]byte, error) {
@@ -124,11 +127,11 @@ func (g *gcmCipher) Open(dst []byte, seq uint64, header, body []byte) ([]byte, e
 	// The nonce on the wire must be the one this sequence number implies:
 	// a replayed or reordered record carries another one. The AEAD check
 	// below would catch it anyway; this keeps the reason in one place.
-	want := SeqNonce(seq)
-	if string(body[:NonceSize]) != string(want[:]) {
+	g.nonce = SeqNonce(seq)
+	if string(body[:NonceSize]) != string(g.nonce[:]) {
 		return nil, ErrBadRecord
 	}
-	out, err := g.aead.Open(dst, want[:], body[NonceSize:], AdditionalData(g.ad[:0], header, seq))
+	out, err := g.aead.Open(dst, g.nonce[:], body[NonceSize:], AdditionalData(g.ad[:0], header, seq))
 	if err != nil {
 		return nil, ErrBadRecord
 	}
