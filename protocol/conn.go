@@ -81,8 +81,9 @@ func (c *Conn) ReadMessage() (string, error) {
 		err = fmt.Errorf("%w: unexpected %s record", ErrBadRecord, h.Type)
 	}
 	if err == nil {
-		var hdr [RecordHeaderLen]byte
-		c.plain, err = c.recv.Open(c.plain[:0], c.recvSeq, h.Marshal(hdr[:0]), body)
+		// The header as read is the additional data; a copy on the
+		// stack would escape through the interface.
+		c.plain, err = c.recv.Open(c.plain[:0], c.recvSeq, c.rr.hdr[:], body)
 	}
 	if err == nil && len(c.plain) > MaxLine {
 		err = ErrMessageTooLong
@@ -115,9 +116,9 @@ func (c *Conn) WriteMessages(msgs ...string) error {
 		if c.sendSeq == ^uint64(0) {
 			panic("protocol: sequence number wrapped around")
 		}
-		var hdr [RecordHeaderLen]byte
-		h := Header{Type: TypeData, Length: uint32(c.send.SealedLen(len(m)))}.Marshal(hdr[:0])
-		c.wbuf = append(c.wbuf, h...)
+		start := len(c.wbuf)
+		c.wbuf = Header{Type: TypeData, Length: uint32(c.send.SealedLen(len(m)))}.Marshal(c.wbuf)
+		h := c.wbuf[start:]
 		c.scratch = append(c.scratch[:0], m...)
 		c.wbuf = c.send.Seal(c.wbuf, c.sendSeq, h, c.scratch)
 		c.sendSeq++
