@@ -24,7 +24,7 @@ const (
 	// batch is how many messages go out in one write, as a program that
 	// has several lines to send would do. Receivers report progress once
 	// per batch.
-	batch = 16
+	batch  = 16
 	window = 256
 	// stallTimeout ends a run in which no message arrives for this long.
 	stallTimeout = 30 * time.Second
