@@ -108,11 +108,15 @@ func (c *Conn) WriteMessages(msgs ...string) error {
 	if c.wErr != nil {
 		return c.wErr
 	}
-	c.wbuf = c.wbuf[:0]
+	// Check every line before sealing any: a refusal part-way would leave
+	// sendSeq ahead of what the peer has seen.
 	for _, m := range msgs {
 		if len(m) > MaxLine {
 			return ErrMessageTooLong
 		}
+	}
+	c.wbuf = c.wbuf[:0]
+	for _, m := range msgs {
 		if c.sendSeq == ^uint64(0) {
 			panic("protocol: sequence number wrapped around")
 		}

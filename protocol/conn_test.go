@@ -383,3 +383,19 @@ func FuzzSecureRead(f *testing.F) {
 		}
 	})
 }
+
+// TestRefusedBatchKeepsSequence checks that a batch refused for one
+// over-long line seals nothing, so the next write still opens.
+func TestRefusedBatchKeepsSequence(t *testing.T) {
+	c, mc := endpoint(t, nil, keyA, keyB)
+	if err := c.WriteMessages("fine", strings.Repeat("x", MaxLine+1)); !errors.Is(err, ErrMessageTooLong) {
+		t.Fatalf("got %v", err)
+	}
+	if err := c.WriteMessages("next"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := serverReads(t, mc.w.Bytes())
+	if len(got) != 1 || got[0] != "next" || err != io.EOF {
+		t.Fatalf("after a refused batch: %q %v", got, err)
+	}
+}
