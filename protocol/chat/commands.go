@@ -11,6 +11,11 @@ import (
 // on netcat sees it too.
 const HelpText = "commands: /nick NAME (change your name), /who (list members), /quit (leave), /help"
 
+// maxShownCommand is how much of an unknown command is echoed back. Shown
+// escaped, control characters grow up to eight times; cut short, the
+// notice always fits in one line.
+const maxShownCommand = 40
+
 // command runs one slash command for m and reports whether m quits.
 func (s *Server) command(line string, m *member, name *string) (quit bool) {
 	cmd, arg, _ := strings.Cut(line, " ")
@@ -37,6 +42,9 @@ func (s *Server) command(line string, m *member, name *string) (quit bool) {
 		}
 		*name = arg
 	default:
+		if len(cmd) > maxShownCommand {
+			cmd = cmd[:maxShownCommand] + "..."
+		}
 		m.send(notice("error: unknown command " + protocol.Sanitize(cmd) + "; /help lists commands"))
 	}
 	return false

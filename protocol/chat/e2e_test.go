@@ -496,3 +496,17 @@ func TestOverlongPlainLineExplained(t *testing.T) {
 	}
 	e2eExpect(t, alice, "* mallory was disconnected: message longer than 4096 bytes")
 }
+
+func TestUnknownControlCommandFitsOneLine(t *testing.T) {
+	for _, mode := range []Mode{Plain, Secure} {
+		_, addr := e2eServer(t, Config{Mode: mode})
+		alice := e2eClient(t, mode, addr, "alice")
+		alice.Send("/" + strings.Repeat("\x01", protocol.MaxMessage-1))
+		l := e2eExpect(t, alice, "* error: unknown command /^A^A")
+		if len(l.String()) > protocol.MaxLine {
+			t.Fatalf("%s: notice of %d bytes", mode, len(l.String()))
+		}
+		alice.Send("/who")
+		e2eExpect(t, alice, "* 1 in the room: alice")
+	}
+}
