@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"chatlab/protocol"
 )
@@ -508,5 +509,14 @@ func TestUnknownControlCommandFitsOneLine(t *testing.T) {
 		}
 		alice.Send("/who")
 		e2eExpect(t, alice, "* 1 in the room: alice")
+	}
+}
+
+func TestFitLine(t *testing.T) {
+	for _, in := range []string{strings.Repeat("é", protocol.MaxLine), strings.Repeat("x", protocol.MaxLine+1), strings.Repeat("✓", 3000)} {
+		got := fitLine(in)
+		if len(got) > protocol.MaxLine || !utf8.ValidString(got) || !strings.HasSuffix(got, "...") {
+			t.Errorf("fitLine: %d bytes, valid %v", len(got), utf8.ValidString(got))
+		}
 	}
 }

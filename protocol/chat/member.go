@@ -3,6 +3,7 @@ package chat
 import (
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"chatlab/protocol"
 )
@@ -41,6 +42,13 @@ func newMember(conn protocol.MessageConn, limit int, writeTimeout time.Duration)
 // send queues lines for the writer. It never blocks: it reports false when
 // the queue is over its limit, and the caller drops the member.
 func (m *member) send(lines ...string) bool {
+	for i, l := range lines {
+		if len(l) > protocol.MaxLine {
+			// Every caller keeps lines short; this is the backstop that
+			// keeps one oversized line from failing the whole connection.
+			lines[i] = fitLine(l)
+		}
+	}
 	m.mu.Lock()
 	if m.closing {
 		m.mu.Unlock()
@@ -120,4 +128,14 @@ func (m *member) writeLoop() {
 			return
 		}
 	}
+}
+
+// fitLine cuts l to MaxLine bytes at a character boundary.
+func fitLine(l string) string {
+	const mark = "..."
+	cut := protocol.MaxLine - len(mark)
+	for cut > 0 && !utf8.RuneStart(l[cut]) {
+		cut--
+	}
+	return l[:cut] + mark
 }
