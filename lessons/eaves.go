@@ -25,6 +25,9 @@ type eavesConfig struct {
 	// quiet keeps the sniffer's dissection off the screen; the recording
 	// is still made.
 	quiet bool
+	// out, if set, receives the sniffer's report instead of the lesson's
+	// output.
+	out   io.Writer
 	stats bool
 	key   *rsa.PrivateKey
 	cribs []string
@@ -58,7 +61,10 @@ func (e *Env) eavesdrop(ctx context.Context, cfg eavesConfig) (*eavesdropper, er
 		return nil, err
 	}
 	out := e.Out
-	if cfg.quiet {
+	switch {
+	case cfg.out != nil:
+		out = cfg.out
+	case cfg.quiet:
 		out = io.Discard
 	}
 	scfg := sniff.Config{Out: out, Color: e.Color, Follow: true, Key: cfg.key, Cribs: cfg.cribs, Stats: cfg.stats, Live: true}

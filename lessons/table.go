@@ -116,7 +116,4 @@ func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conv
 	return conv, nil
 }
 
-func addrPortOf(c *chat.Client) netip.AddrPort {
-	ap, _ := netip.ParseAddrPort(c.NetConn().LocalAddr().String())
-	return ap
-}
+func addrPortOf(c *chat.Client) netip.AddrPort { return addrPortOfConn(c.NetConn()) }

@@ -71,6 +71,11 @@ type direction struct {
 // pump copies src to dst unit by unit, altering client records as asked.
 func (r *Relay) pump(cs *connState, src, dst net.Conn, fromClient bool) error {
 	d := &direction{r: r, cs: cs, dst: dst, fromClient: fromClient, saved: map[int][]byte{}}
+	// A relay that neither alters, shows nor reports units passes bytes
+	// straight through, so it never holds back a stream that is not
+	// made of lines (the original program's frames).
+	d.raw = r.cfg.Mode == chat.Plain && len(r.cfg.Flips) == 0 && len(r.cfg.Replays) == 0 &&
+		!r.cfg.ShowTraffic && r.cfg.Observe == nil
 	defer closeWrite(dst)
 	buf := make([]byte, 0, readChunk)
 	chunk := make([]byte, readChunk)

@@ -1,0 +1,252 @@
+package lessons
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"chatlab/lessons/attack"
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+	"chatlab/protocol/legacy"
+	"chatlab/protocol/weak"
+)
+
+// ivMessages: the first two are the same, the third is what an
+// eavesdropper who guesses the first recovers.
+var ivMessages = []string{"attack at dawn", "attack at dawn", "retreat at once"}
+
+// ivChat runs the iv messages under suite and returns the ciphertexts
+// alice's records carried (nonce and tag cut off).
+func ivChat(ctx context.Context, e *Env, suite protocol.CipherSuite) ([][]byte, error) {
+	ev, err := e.eavesdrop(ctx, eavesConfig{quiet: true})
+	if err != nil {
+		return nil, err
+	}
+	var w *world
+	o := clientOpts{}
+	if suite != nil {
+		w, o, err = weakWorld(e, ev, suite, nil)
+	} else {
+		w, err = e.newWorld(worldConfig{mode: chat.Secure, eaves: ev})
+	}
+	if err != nil {
+		ev.stop()
+		return nil, err
+	}
+	conv, err := w.converse(ctx, ivMessages, o)
+	w.close()
+	ev.stop()
+	if err != nil {
+		return nil, err
+	}
+	_, units := seenMessages(ev.rec, conv.alice, false)
+	var cts [][]byte
+	var views []string
+	for _, u := range units[:min(len(units), len(ivMessages))] {
+		body := u[protocol.RecordHeaderLen:]
+		ct := body[protocol.NonceSize : len(body)-protocol.TagSize]
+		cts = append(cts, ct)
+		views = append(views, fmt.Sprintf("nonce %x… ct % x", body[8:protocol.NonceSize], ct[:min(8, len(ct))]))
+	}
+	e.sideBySide("what alice typed", ivMessages, "on the wire (nonce, start of ciphertext)", views)
+	if len(cts) != len(ivMessages) {
+		return nil, failed("the eavesdropper should have seen %d records from alice, it saw %d", len(ivMessages), len(cts))
+	}
+	return cts, nil
+}
+
+// stepFixedIV: a fixed IV repeats ciphertexts and reuses the keystream.
+func stepFixedIV(ctx context.Context, e *Env) error {
+	e.banner("Live: AES-GCM with the same all-zero nonce on every record")
+	cts, err := ivChat(ctx, e, weak.FixedIVGCM())
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(cts[0], cts[1]) {
+		return failed("with a fixed IV, the two identical messages should have identical ciphertexts")
+	}
+	e.alarm("the same message gave the same ciphertext: the eavesdropper sees that alice repeated herself")
+	// Keystream reuse: c1 XOR c3 = p1 XOR p3, so a guess at p1 gives p3.
+	guess := []byte(ivMessages[0])
+	n := min(len(guess), len(cts[2]))
+	rec := make([]byte, n)
+	for i := range n {
+		rec[i] = cts[0][i] ^ cts[2][i] ^ guess[i]
+	}
+	e.printf("  the eavesdropper guesses message 1 is %q;\n  ciphertext 1 ⊕ ciphertext 3 ⊕ guess = %q\n\n", guess, rec)
+	if string(rec) != ivMessages[2][:n] {
+		return failed("the reused keystream should give away message 3, got %q", rec)
+	}
+	e.alarm("one guessed message decrypted another, without the key")
+	return nil
+}
+
+// stepFreshNonce: the default suite never repeats a nonce.
+func stepFreshNonce(ctx context.Context, e *Env) error {
+	e.banner("Live: the same messages with chatlab's default suite")
+	cts, err := ivChat(ctx, e, nil)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(cts[0], cts[1]) {
+		return failed("with a fresh nonce per record, identical messages should give different ciphertexts")
+	}
+	e.claim("a fresh nonce per record: the same message looks different every time, and no keystream repeats")
+	return nil
+}
+
+// originalMessages is a short conversation in the original program's
+// format, alice's messages and bob's replies, which the original server
+// relayed down alice's connection under her key. The sniffer recovers it
+// from the reused keystream alone.
+var originalMessages = []string{"hello bob", "the safe code is 0451, don't tell anyone", "ok", "bye"}
+
+var originalReplies = []string{"hi", "yes", "k", "cu"}
+
+// originalSecret is the message the lesson's claim is about.
+const originalSecret = "the safe code is 0451"
+
+// originalCribs are guesses a passive eavesdropper would make.
+var originalCribs = []string{"alice", "hello"}
+
+// stepOriginal: the original program's traffic, and the sniffer's
+// recovery of its text by the reused keystream.
+func stepOriginal(ctx context.Context, e *Env) error {
+	e.banner("Live: the original C program's format on loopback; the sniffer works alone, with no key")
+	var out strings.Builder
+	// The sniffer's report goes to out: the step shows its IV-reuse part
+	// and checks the claim on it.
+	ev, err := e.eavesdrop(ctx, eavesConfig{cribs: originalCribs, out: &out})
+	if err != nil {
+		return err
+	}
+	if err := originalSession(ctx, e, ev, originalMessages); err != nil {
+		ev.stop()
+		return err
+	}
+	if _, err := ev.stop(); err != nil {
+		return err
+	}
+	report := out.String()
+	e.printf("%s\n", recoverySection(report))
+	if !strings.Contains(report, "IV reuse") {
+		return failed("the sniffer should have warned about IV reuse")
+	}
+	if !strings.Contains(report, originalSecret) {
+		return failed("the sniffer should have recovered %q from the frames", originalSecret)
+	}
+	e.alarm(fmt.Sprintf("with no key at all, the sniffer recovered %q", originalSecret))
+	return nil
+}
+
+// recoverySection keeps the IV-reuse lines of the sniffer's report.
+func recoverySection(report string) string {
+	var keep []string
+	on := false
+	for _, l := range strings.Split(report, "\n") {
+		if strings.Contains(l, "IV reuse recovery") {
+			on = true
+		}
+		if on || strings.Contains(l, "WARNING IV reuse") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// originalSession runs one client of the original program, sending msgs
+// to a server that reads them, watched by ev.
+func originalSession(ctx context.Context, e *Env, ev *eavesdropper, msgs []string) error {
+	key, err := e.serverKey()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("lessons: listen: %w", err)
+	}
+	defer ln.Close()
+	got := make(chan []legacy.Message, 1)
+	go func() {
+		var all []legacy.Message
+		defer func() { got <- all }()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		lc, err := legacy.Server(c, key)
+		if err != nil {
+			return
+		}
+		for _, reply := range originalReplies {
+			m, err := lc.ReadFrame()
+			if err != nil {
+				return
+			}
+			all = append(all, m)
+			if lc.WriteFrame(legacy.Message{Name: "bob", Text: reply}) != nil {
+				return
+			}
+		}
+	}()
+	target := ln.Addr().String()
+	if ev.capture {
+		ev.watchPort(uint16(ln.Addr().(*net.TCPAddr).Port))
+	} else {
+		r, err := attack.New(attack.Config{Upstream: target, Mode: chat.Plain, Wire: ev})
+		if err != nil {
+			return err
+		}
+		rln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("lessons: listen: %w", err)
+		}
+		go r.Serve(rln)
+		defer r.Close()
+		target = rln.Addr().String()
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
+	if err != nil {
+		return fmt.Errorf("lessons: connect: %w", err)
+	}
+	ev.rec.expect(addrPortOfConn(c))
+	lc, _, err := legacy.Client(c, nil)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	e.note(fmt.Sprintf("alice and bob exchange %d messages in the original format: 268-byte frames, all-zero IV, no tag", 2*len(msgs)))
+	for _, m := range msgs {
+		if err := lc.WriteFrame(legacy.Message{Name: "alice", Text: m}); err != nil {
+			c.Close()
+			return err
+		}
+		if _, err := lc.ReadFrame(); err != nil {
+			c.Close()
+			return err
+		}
+	}
+	closeWrite(c)
+	received := <-got
+	c.Close()
+	if len(received) != len(msgs) {
+		return fmt.Errorf("lessons: the original-format server read %d of %d frames", len(received), len(msgs))
+	}
+	return nil
+}
+
+func addrPortOfConn(c net.Conn) netip.AddrPort {
+	ap, _ := netip.ParseAddrPort(c.LocalAddr().String())
+	return ap
+}
+
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+}
