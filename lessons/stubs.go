@@ -1,5 +1,0 @@
-package lessons
-
-import "context"
-
-func stepRecordAndSteal(ctx context.Context, e *Env) error { return nil }
