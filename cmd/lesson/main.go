@@ -24,6 +24,10 @@ const usage = `Usage:
   lesson N [--auto] [--tap]
                       run lesson N: its text section by section, pausing for
                       Enter, with live scenarios on 127.0.0.1
+  lesson server --weak NAME [--listen ADDR]
+  lesson client --weak NAME [--connect ADDR] [--name NAME]
+                      a chat server or client with a deliberately weak suite
+                      (fixed-iv or cbc) for the exercises of lessons 3, 4, 6
 
   --auto     do not pause (for a projector or a script); exit status 1 if a
              lesson's claim did not hold
@@ -53,7 +57,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	err := runLesson(args, stdin, stdout, stderr)
+	var err error
+	switch {
+	case len(args) > 0 && args[0] == "server":
+		err = runWeakServer(args[1:], stderr)
+	case len(args) > 0 && args[0] == "client":
+		err = runWeakClient(args[1:], stdin, stdout, stderr)
+	default:
+		err = runLesson(args, stdin, stdout, stderr)
+	}
 	switch {
 	case err == nil:
 		return 0

@@ -50,7 +50,7 @@ func (d *direction) locate(f Flip) (int, string) {
 		if !f.Plaintext {
 			return off, cbcWhere(off)
 		}
-		return off, cbcWhere(off) + fmt.Sprintf(", which controls plaintext byte %d", off)
+		return off, cbcWhere(off) + fmt.Sprintf(", which controls plaintext from byte %d", off)
 	case protocol.SuiteAES128GCM, protocol.SuiteFixedIVGCM:
 		off := f.Offset
 		if f.Plaintext {

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"chatlab/protocol"
+	"chatlab/protocol/chat"
+	"chatlab/protocol/weak"
+)
+
+// leaveGrace bounds how long a weak client waits for the server's goodbye.
+const leaveGrace = 5 * time.Second
+
+// weakFlags are the flags of "lesson server" and "lesson client".
+func weakFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	suite := fs.String("weak", "", "the weak suite: fixed-iv (lesson 3) or cbc (lessons 4 and 6); required")
+	return fs, suite
+}
+
+// weakSuite resolves --weak and prints the warning.
+func weakSuite(name string, stderr io.Writer) (protocol.CipherSuite, error) {
+	if name == "" {
+		return nil, hinted{errors.New("--weak is required"), "this command exists only for the weak suites: --weak fixed-iv or --weak cbc; otherwise use bin/chat"}
+	}
+	s, err := weak.ByName(name)
+	if err != nil {
+		return nil, hinted{err, "--weak takes fixed-iv or cbc"}
+	}
+	fmt.Fprintf(stderr, "lesson: %s: %s\n", weak.Warning, s.ID())
+	return s, nil
+}
+
+// runWeakServer serves one room with a weak suite, for the exercises of
+// lessons 3, 4 and 6.
+func runWeakServer(args []string, stderr io.Writer) error {
+	fs, name := weakFlags("server", stderr)
+	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	suite, err := weakSuite(*name, stderr)
+	if err != nil {
+		return err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, protocol.RSABits)
+	if err != nil {
+		return err
+	}
+	srv, err := chat.NewServer(chat.Config{Mode: chat.Secure, Key: key, Suite: suite})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return hinted{fmt.Errorf("listen on %s: %w", *listen, err), "pick another with --listen 127.0.0.1:9002"}
+	}
+	fmt.Fprintf(stderr, "lesson: weak server on %s, key %s (new each start)\n", ln.Addr(), protocol.Fingerprint(&key.PublicKey))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), leaveGrace)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, chat.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// runWeakClient joins a weak server: each input line is a message, and
+// what the server sends is printed.
+func runWeakClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs, name := weakFlags("client", stderr)
+	addr := fs.String("connect", "127.0.0.1:9000", "server address")
+	member := fs.String("name", "guest", "your name in the room")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	suite, err := weakSuite(*name, stderr)
+	if err != nil {
+		return err
+	}
+	cl, err := chat.Dial(context.Background(), chat.ClientConfig{Mode: chat.Secure, Addr: *addr, Name: *member, Suites: []protocol.CipherSuite{suite}})
+	if err != nil {
+		return hinted{err, "is a weak server running there? start one with: bin/lesson server --weak " + *name}
+	}
+	defer cl.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			l, err := cl.Receive()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(stdout, l)
+		}
+	}()
+	sc := bufio.NewScanner(stdin)
+	for sc.Scan() {
+		if err := cl.Send(sc.Text()); err != nil {
+			return err
+		}
+	}
+	cl.Quit()
+	select {
+	case <-done:
+	case <-time.After(leaveGrace):
+	}
+	return nil
+}
