@@ -1,0 +1,235 @@
+package lessons
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"chatlab/lessons/attack"
+	"chatlab/protocol/weak"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestMain lets lesson 7 start this test binary as its child process.
+func TestMain(m *testing.M) {
+	if handled, err := Internal(os.Args[1:], os.Stdout); handled {
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// testEnv is an Env that watches through the relay tap (no privileges,
+// and tests may run side by side) and prints into a buffer.
+func testEnv(t *testing.T) (*Env, *bytes.Buffer) {
+	t.Helper()
+	var out bytes.Buffer
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnv(&out, false, WatchTap, t.TempDir(), exe), &out
+}
+
+func runStep(t *testing.T, step Step) string {
+	t.Helper()
+	e, out := testEnv(t)
+	if err := step(context.Background(), e); err != nil {
+		t.Fatalf("%v\noutput:\n%s", err, out)
+	}
+	return out.String()
+}
+
+func TestList(t *testing.T) {
+	var out bytes.Buffer
+	List(&out)
+	golden := filepath.Join("testdata", "list.golden")
+	if *update {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("List printed\n%s\nwant\n%s", out.String(), want)
+	}
+	if n := len(All()); n < 8 {
+		t.Errorf("%d lessons, want at least 8", n)
+	}
+}
+
+// TestTexts checks every lesson's text: numbered in order, every step it
+// asks for exists and every step is asked for, and it ends with an
+// exercise.
+func TestTexts(t *testing.T) {
+	for i, l := range All() {
+		if l.Number != i+1 {
+			t.Errorf("lesson %d is number %d", i+1, l.Number)
+		}
+		if !strings.HasPrefix(l.Title, "Lesson ") {
+			t.Errorf("lesson %d title %q", l.Number, l.Title)
+		}
+		secs := l.Sections()
+		if last := secs[len(secs)-1]; last.Heading != "Exercise" || !strings.Contains(last.Body, "bin/") {
+			t.Errorf("lesson %d ends with %q, want an Exercise with commands", l.Number, last.Heading)
+		}
+		asked := map[string]bool{}
+		for _, s := range secs {
+			for _, name := range s.Steps {
+				asked[name] = true
+				if l.Step(name) == nil {
+					t.Errorf("lesson %d asks for a missing step %q", l.Number, name)
+				}
+			}
+		}
+		for name := range l.steps {
+			if !asked[name] {
+				t.Errorf("lesson %d never runs its step %q", l.Number, name)
+			}
+		}
+	}
+}
+
+func TestLesson1EavesdropperReadsPlainChat(t *testing.T) {
+	out := runStep(t, stepPlainChat)
+	for _, m := range demoMessages {
+		if !strings.Contains(out, `"`+m+`"`) {
+			t.Errorf("the side-by-side view does not show %q as seen on the wire", m)
+		}
+	}
+}
+
+func TestLesson2SecureChatUnreadable(t *testing.T) {
+	out := runStep(t, stepSecureChat)
+	for _, want := range []string{"hello", "key-exchange", "not one word"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, `"`+demoMessages[1]+`"`) {
+		t.Errorf("a secure message appears in the clear")
+	}
+}
+
+func TestLesson2SecureEntropyHigher(t *testing.T) { runStep(t, stepCompare) }
+
+func TestLesson3FixedIVRepeatsCiphertext(t *testing.T) {
+	out := runStep(t, stepFixedIV)
+	if !strings.Contains(out, weak.Warning) {
+		t.Error("the weak suite was used without its warning")
+	}
+}
+
+func TestLesson3SnifferRecoversOriginalProgram(t *testing.T) {
+	out := runStep(t, stepOriginal)
+	if !strings.Contains(out, "IV reuse") || !strings.Contains(out, originalSecret) {
+		t.Errorf("the sniffer's recovery is missing from:\n%s", out)
+	}
+}
+
+func TestLesson3FreshNonceDiffers(t *testing.T) { runStep(t, stepFreshNonce) }
+
+func TestLesson4CBCFlipDeliversAlteredMessage(t *testing.T) {
+	e, out := testEnv(t)
+	edit, err := attack.ParseEdit(payEdit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := attackedChat(context.Background(), e, weak.CBCNoMAC(), &attack.Config{Flips: []attack.Flip{edit}}, payMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conv.received) != 1 || conv.received[0] != payEdited {
+		t.Fatalf("bob received %q, want %q\n%s", conv.received, payEdited, out)
+	}
+}
+
+func TestLesson4GCMRejectsFlip(t *testing.T) {
+	e, _ := testEnv(t)
+	edit, _ := attack.ParseEdit(payEdit)
+	o, err := tamperUnderGCM(context.Background(), e, &attack.Config{Flips: []attack.Flip{edit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.check(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLesson5KeySwapReadsEverything(t *testing.T)  { runStep(t, stepMITM) }
+func TestLesson5PinningStopsKeySwap(t *testing.T)     { runStep(t, stepPinning) }
+func TestLesson5TrustOnFirstUseLimits(t *testing.T)   { runStep(t, stepTOFU) }
+func TestLesson6ReplayAcceptedWithoutSeq(t *testing.T) { runStep(t, stepReplayCBC) }
+
+func TestLesson6ReplayRejectedBySequenceNumbers(t *testing.T) {
+	e, _ := testEnv(t)
+	o, err := tamperUnderGCM(context.Background(), e, &attack.Config{Replays: []attack.Replay{{Record: 2, After: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.check([]string{"alice: " + payMessage}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLesson7SameBytesWithoutAESNI runs the measurement, whose child is
+// this test binary with GODEBUG=cpu.aes=off. It asserts two positive
+// speeds and identical GCM output, never a speed ratio.
+func TestLesson7SameBytesWithoutAESNI(t *testing.T) {
+	out := runStep(t, stepMeasure)
+	if !strings.Contains(out, "MB/s") || !strings.Contains(out, "same bytes") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestLesson8StolenKeyDecryptsRecording(t *testing.T) { runStep(t, stepRecordAndSteal) }
+
+// TestEveryLessonAuto runs each lesson as "lesson N --auto" does.
+func TestEveryLessonAuto(t *testing.T) {
+	for _, l := range All() {
+		t.Run(l.Slug, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Run(context.Background(), l, Options{Auto: true, Out: &out, Watch: WatchTap, Dir: t.TempDir()})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "Exercise") {
+				t.Error("the exercise was not shown")
+			}
+		})
+	}
+}
+
+// TestPausesEndAtEOF: without --auto, a closed stdin lets the lesson run
+// to the end instead of waiting forever; "q" quits early.
+func TestPausesEndAtEOF(t *testing.T) {
+	l, err := Get(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), l, Options{In: strings.NewReader(""), Out: &out, Watch: WatchTap}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Exercise") {
+		t.Error("the lesson stopped before its end")
+	}
+	out.Reset()
+	if err := Run(context.Background(), l, Options{In: strings.NewReader("q\n"), Out: &out, Watch: WatchTap}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "Exercise") {
+		t.Error("q did not quit")
+	}
+}
