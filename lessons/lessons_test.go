@@ -167,9 +167,9 @@ func TestLesson4GCMRejectsFlip(t *testing.T) {
 	}
 }
 
-func TestLesson5KeySwapReadsEverything(t *testing.T)  { runStep(t, stepMITM) }
-func TestLesson5PinningStopsKeySwap(t *testing.T)     { runStep(t, stepPinning) }
-func TestLesson5TrustOnFirstUseLimits(t *testing.T)   { runStep(t, stepTOFU) }
+func TestLesson5KeySwapReadsEverything(t *testing.T)   { runStep(t, stepMITM) }
+func TestLesson5PinningStopsKeySwap(t *testing.T)      { runStep(t, stepPinning) }
+func TestLesson5TrustOnFirstUseLimits(t *testing.T)    { runStep(t, stepTOFU) }
 func TestLesson6ReplayAcceptedWithoutSeq(t *testing.T) { runStep(t, stepReplayCBC) }
 
 func TestLesson6ReplayRejectedBySequenceNumbers(t *testing.T) {

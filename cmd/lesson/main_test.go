@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"chatlab/lessons"
+)
+
+// lessonTimeout bounds one "lesson N --auto" run in these tests.
+const lessonTimeout = 90 * time.Second
+
+// nobody is the unprivileged user the lessons run as when the tests are
+// root.
+const nobody = "65534"
+
+// buildLesson builds the lesson command into a directory every user can
+// read and run.
+func buildLesson(t *testing.T) string {
+	t.Helper()
+	dir := sharedDir(t, 0o755)
+	bin := filepath.Join(dir, "lesson")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// sharedDir makes a directory that another user can reach: t.TempDir's
+// parent is private to the user running the tests.
+func sharedDir(t *testing.T, mode os.FileMode) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "chatlab-lesson-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// mustRun skips, or fails under CI=true, when a path cannot be tested.
+func mustRun(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and %s", why)
+	}
+	t.Skip(why)
+}
+
+// runLessonCmd runs "lesson N --auto" and returns its output.
+func runLessonCmd(t *testing.T, argv []string, env []string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), lessonTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Dir = "/"
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// TestEveryLessonAsOrdinaryUser runs each lesson with --auto as a user
+// without capture permission: it must pass, saying once that it watches
+// through the relay tap.
+func TestEveryLessonAsOrdinaryUser(t *testing.T) {
+	bin := buildLesson(t)
+	home := sharedDir(t, 0o777)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + home, "TMPDIR=" + home, "NO_COLOR=1"}
+	var prefix []string
+	if os.Geteuid() == 0 {
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			mustRun(t, "running as root and setpriv (util-linux) is missing, so the lessons cannot run as an ordinary user")
+		}
+		prefix = []string{setpriv, "--reuid=" + nobody, "--regid=" + nobody, "--clear-groups", "--"}
+	}
+	for _, l := range lessons.All() {
+		t.Run(fmt.Sprint(l.Number), func(t *testing.T) {
+			out := runLessonCmd(t, append(prefix, bin, fmt.Sprint(l.Number), "--auto"), env)
+			n := strings.Count(out, lessons.NoCaptureNotice)
+			if l.Watches && n != 1 {
+				t.Errorf("the no-capture notice appears %d times, want once\n%s", n, out)
+			}
+		})
+	}
+}
+
+// TestEveryLessonWithLiveCapture runs each lesson as root, capturing live.
+func TestEveryLessonWithLiveCapture(t *testing.T) {
+	if os.Geteuid() != 0 {
+		mustRun(t, "live capture needs root; not root")
+	}
+	bin := buildLesson(t)
+	env := append(os.Environ(), "NO_COLOR=1")
+	for _, l := range lessons.All() {
+		t.Run(fmt.Sprint(l.Number), func(t *testing.T) {
+			out := runLessonCmd(t, []string{bin, fmt.Sprint(l.Number), "--auto", "--capture"}, env)
+			if strings.Contains(out, lessons.NoCaptureNotice) {
+				t.Errorf("the no-capture notice appeared as root")
+			}
+		})
+	}
+}
+
+func TestUsageAndErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{nil, 0, "1  Eavesdropping", ""},
+		{[]string{"-h"}, 0, "", "Usage:"},
+		{[]string{"99"}, 1, "", "lesson: error: lessons: no lesson 99"},
+		{[]string{"x"}, 1, "", `lesson: hint: "lesson" lists them`},
+		{[]string{"1", "--tap", "--capture"}, 1, "", "--tap and --capture both given"},
+		{[]string{"server"}, 1, "", "--weak is required"},
+		{[]string{"client", "--weak", "nope"}, 1, "", "lesson: hint: --weak takes fixed-iv or cbc"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, strings.NewReader(""), &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("lesson %q: exit %d, stdout %q, stderr %q", tc.args, code, stdout.String(), stderr.String())
+		}
+	}
+}
