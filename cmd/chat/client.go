@@ -22,6 +22,7 @@ const leaveGrace = 5 * time.Second
 
 func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	plainUsage(fs, stderr)
 	var mf modeFlags
 	mf.register(fs)
 	addr := fs.String("connect", "127.0.0.1:9000", "server address")

@@ -44,3 +44,11 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// plainUsage makes -h print "Usage: chat NAME [flags]" and the flags.
+func plainUsage(fs *flag.FlagSet, stderr io.Writer) {
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: chat %s [flags]\n\nFlags:\n", fs.Name())
+		fs.PrintDefaults()
+	}
+}

@@ -14,6 +14,8 @@ import (
 const usage = `Usage:
   chat server [--plain|--secure] [--listen ADDR] [--key FILE]
   chat client [--plain|--secure] [--connect ADDR] [--name NAME] [--fingerprint SHA256:...]
+  chat relay  [--plain|--secure] [--listen ADDR] [--upstream ADDR] [attack flags]
+  chat bench  [--mode plain|secure|both] [--clients N] [--messages M] [--size BYTES] [--json]
 
 A group chat that runs with encryption off (--plain) or on (--secure, the
 default). --plain and --secure may come before or after the subcommand.
@@ -25,6 +27,11 @@ default). --plain and --secure may come before or after the subcommand.
            are commands: /nick NAME, /who, /quit, /help. At the end of input
            the client leaves cleanly. In secure mode the server's fingerprint
            is remembered on first use and a changed key is refused.
+  relay    An attacker between clients and server (127.0.0.1:9001 by
+           default): it prints what passes and can flip bits, replay
+           records or swap the server's key. For the lessons.
+  bench    Measure both modes in this process on loopback: messages per
+           second, latency, handshake time, memory per idle client.
 
 Examples:
   chat server --plain
@@ -33,7 +40,7 @@ Examples:
   chat --secure server --key ./server.key
   (echo hi; sleep 1) | chat client --name bob
 
-Run "chat server -h" or "chat client -h" for every flag.
+Run "chat SUBCOMMAND -h" for every flag of a subcommand.
 `
 
 func main() {

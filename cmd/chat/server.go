@@ -24,6 +24,7 @@ const shutdownGrace = 5 * time.Second
 
 func runServer(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	plainUsage(fs, stderr)
 	var mf modeFlags
 	mf.register(fs)
 	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
