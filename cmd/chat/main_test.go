@@ -233,3 +233,16 @@ func TestModeMismatchNamesTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageIsInREADME keeps the README's usage blocks the real -h output.
+func TestUsageIsInREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"chat": usage, "chat relay": relayUsage, "chat bench": benchUsage} {
+		if !strings.Contains(string(readme), strings.TrimRight(text, "\n")) {
+			t.Errorf("README.md does not carry the usage of %s; paste the output of %s -h", name, name)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func (c *cribs) Set(v string) error { *c = append(*c, v); return nil }
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		var h hinted
-		fmt.Fprintf(os.Stderr, "sniff: error: %v\n", err)
+		fmt.Fprintf(os.Stderr, "sniff: error: %s\n", strings.TrimPrefix(err.Error(), "sniff: "))
 		if errors.As(err, &h) {
 			fmt.Fprintf(os.Stderr, "sniff: hint: %s\n", h.hint)
 		}
@@ -170,7 +170,8 @@ func run(args []string) (err error) {
 		defer f.Close()
 		packets, link, err := sniff.OpenFile(f)
 		if err != nil {
-			return fmt.Errorf("%s: %w", read, err)
+			return hinted{fmt.Errorf("%s: %s", read, strings.TrimPrefix(err.Error(), "sniff: ")),
+				"-r reads pcap and pcapng files, such as sniff -w, tcpdump -w or Wireshark write"}
 		}
 		_, err = sniff.Run(ctx, packets, link, cfg)
 		return err
