@@ -338,7 +338,20 @@ func (s *Server) open(c net.Conn) (protocol.MessageConn, error) {
 		c.SetWriteDeadline(time.Time{})
 		return pc, nil
 	}
-	conn, err := protocol.Server(c, protocol.ServerConfig{Key: s.cfg.Key, Suite: s.cfg.Suite, Timeout: s.cfg.HandshakeTimeout})
+	// The RSA decryption grows a goroutine's stack by several KiB, and a
+	// grown stack stays with its goroutine. Running the handshake on a
+	// goroutine that then exits keeps the member's long-lived reader small.
+	type result struct {
+		conn *protocol.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		conn, err := protocol.Server(c, protocol.ServerConfig{Key: s.cfg.Key, Suite: s.cfg.Suite, Timeout: s.cfg.HandshakeTimeout})
+		done <- result{conn, err}
+	}()
+	r := <-done
+	conn, err := r.conn, r.err
 	if errors.Is(err, protocol.ErrPlainPeer) {
 		c.SetWriteDeadline(time.Now().Add(time.Second))
 		c.Write([]byte(SecureOnlyLine + "\n"))
