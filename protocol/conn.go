@@ -78,7 +78,7 @@ func (c *Conn) ReadMessage() (string, error) {
 	}
 	h, body, err := c.rr.next()
 	if err == nil && h.Type != TypeData {
-		err = fmt.Errorf("%w: unexpected %s record", ErrBadRecord, h.Type)
+		err = ErrBadRecord
 	}
 	if err == nil {
 		// The header as read is the additional data; a copy on the
@@ -92,8 +92,12 @@ func (c *Conn) ReadMessage() (string, error) {
 		err = ErrNotUTF8
 	}
 	if err != nil {
-		if errors.Is(err, ErrTruncated) || errors.Is(err, ErrUnknownType) || errors.Is(err, ErrOversize) {
-			err = fmt.Errorf("%w: %w", ErrBadRecord, err)
+		// After the handshake every framing or authentication failure is
+		// the same error, so a peer learns nothing about which check
+		// failed. I/O errors (EOF, timeouts, resets) pass through.
+		if errors.Is(err, ErrTruncated) || errors.Is(err, ErrUnknownType) || errors.Is(err, ErrOversize) ||
+			errors.Is(err, ErrBadRecord) || errors.Is(err, ErrMessageTooLong) || errors.Is(err, ErrNotUTF8) {
+			err = ErrBadRecord
 		}
 		c.readErr = err
 		return "", err

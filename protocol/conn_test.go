@@ -399,3 +399,62 @@ func TestRefusedBatchKeepsSequence(t *testing.T) {
 		t.Fatalf("after a refused batch: %q %v", got, err)
 	}
 }
+
+// TestHelloOutlivesReads checks that the Hello a client keeps does not
+// share the connection's read buffer.
+func TestHelloOutlivesReads(t *testing.T) {
+	key := testKey(t, "server-key.pem")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if s, err := Server(c, ServerConfig{Key: key}); err == nil {
+			s.WriteMessages(strings.Repeat("z", 400))
+			io.Copy(io.Discard, c)
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cli, hello, err := Client(c, ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Fingerprint(&key.PublicKey)
+	if _, err := cli.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	if got := FingerprintDER(hello.KeyDER); got != want {
+		t.Fatalf("the hello changed under a later read: %s, want %s", got, want)
+	}
+}
+
+func FuzzParseHello(f *testing.F) {
+	for _, v := range readVectors(f, vectorsPath) {
+		if b, err := hexField(v, "hello-record"); err == nil && len(b) > RecordHeaderLen {
+			f.Add(b[RecordHeaderLen:])
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		h, err := ParseHello(body)
+		if err != nil {
+			return
+		}
+		again, err := MarshalHello(h.PublicKey, h.Suite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h2, err := ParseHello(again); err != nil || !h2.PublicKey.Equal(h.PublicKey) || h2.Suite != h.Suite {
+			t.Fatalf("hello does not round-trip: %v", err)
+		}
+	})
+}

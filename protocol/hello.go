@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -46,7 +47,8 @@ func ParseHello(body []byte) (Hello, error) {
 	if len(body) < helloFixedLen || string(body[:len(Magic)]) != Magic {
 		return Hello{}, ErrBadHello
 	}
-	h := Hello{Version: body[4], Suite: SuiteID(body[5]), KeyDER: body[helloFixedLen:]}
+	// KeyDER is copied: body is often a reused read buffer.
+	h := Hello{Version: body[4], Suite: SuiteID(body[5]), KeyDER: bytes.Clone(body[helloFixedLen:])}
 	if h.Version != Version {
 		return h, fmt.Errorf("%w: version %d, this program speaks %d", ErrBadHello, h.Version, Version)
 	}

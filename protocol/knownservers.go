@@ -24,6 +24,7 @@ type FingerprintChangedError struct {
 	Line                   int
 }
 
+// Error explains the refusal and how to recover from it.
 func (e *FingerprintChangedError) Error() string {
 	return fmt.Sprintf("the server at %s has a different key than last time\n"+
 		"    remembered: %s\n"+

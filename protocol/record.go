@@ -19,6 +19,7 @@ const (
 	TypeData        RecordType = 0x17 // either way, every message after
 )
 
+// String names the type, as the sniffer prints it.
 func (t RecordType) String() string {
 	switch t {
 	case TypeHello:

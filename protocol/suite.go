@@ -22,6 +22,7 @@ const (
 // Weak reports whether the suite is one of the deliberately broken ones.
 func (id SuiteID) Weak() bool { return id&0x80 != 0 }
 
+// String names the suite; weak suites say so.
 func (id SuiteID) String() string {
 	switch id {
 	case SuiteAES128GCM:

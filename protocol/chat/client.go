@@ -14,7 +14,7 @@ import (
 // Errors a client returns when the two sides disagree on the mode. Their
 // text names the flag that fixes it.
 var (
-	ErrServerIsPlain  = errors.New("chat: the server runs in plain mode; use --plain to talk to it (and nothing will be encrypted)")
+	ErrServerIsPlain  = errors.New("chat: the server runs in plain mode; use --plain to talk to it, and nothing will be encrypted")
 	ErrServerIsSecure = errors.New("chat: the server runs in secure mode; use --secure")
 	ErrPinMismatch    = errors.New("chat: the server's fingerprint does not match --fingerprint")
 )

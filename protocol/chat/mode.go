@@ -11,6 +11,7 @@ const (
 	Plain              // newline-terminated text, readable on the wire
 )
 
+// String is "plain" or "secure", as the flags spell it.
 func (m Mode) String() string {
 	if m == Plain {
 		return "plain"
