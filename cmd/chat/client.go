@@ -120,7 +120,9 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 	}()
 	typed := make(chan string)
 	inputDone := make(chan error, 1)
-	go readInput(stdin, typed, inputDone)
+	stop := make(chan struct{})
+	defer close(stop) // lets the input reader go once the conversation ends
+	go readInput(stdin, typed, inputDone, stop)
 
 	term.prompt()
 	for {
@@ -157,7 +159,7 @@ func handleTyped(cl *chat.Client, term *terminal, line string) (quit bool, err e
 		term.local(chat.HelpText)
 		return false, nil
 	case len(line) > protocol.MaxMessage:
-		term.local(fmt.Sprintf("not sent: the message is %d bytes, the limit is %d", len(line), protocol.MaxMessage))
+		term.local(fmt.Sprintf("not sent: the message is longer than %d bytes", protocol.MaxMessage))
 		return false, nil
 	}
 	if err := cl.Send(line); err != nil {
@@ -185,19 +187,48 @@ func serverGone(err error, term *terminal) error {
 	return fmt.Errorf("connection lost: %w", err)
 }
 
-func readInput(stdin io.Reader, typed chan<- string, done chan<- error) {
+// maxTypedLine bounds what is kept of one typed line: anything longer
+// than a message can be is refused anyway, so the rest is skipped.
+const maxTypedLine = protocol.MaxMessage + 1
+
+// readInput sends typed lines until stdin ends or stop closes. A line
+// longer than maxTypedLine arrives cut to that length, to be refused.
+func readInput(stdin io.Reader, typed chan<- string, done chan<- error, stop <-chan struct{}) {
 	br := bufio.NewReader(stdin)
 	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			typed <- strings.TrimSuffix(line, "\n")
+		line, err := readTypedLine(br)
+		if line != "" || err == nil {
+			select {
+			case typed <- line:
+			case <-stop:
+				return
+			}
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = nil
 			}
-			done <- err
+			select {
+			case done <- err:
+			case <-stop:
+			}
 			return
 		}
+	}
+}
+
+// readTypedLine reads one line without its newline, keeping at most
+// maxTypedLine bytes of it.
+func readTypedLine(br *bufio.Reader) (string, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		line = append(line, frag[:min(len(frag), maxTypedLine-len(line))]...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		// The newline, if there was one, is in line unless the line was
+		// cut; either way what is returned has none.
+		return strings.TrimSuffix(string(line), "\n"), err
 	}
 }

@@ -246,3 +246,17 @@ func TestUsageIsInREADME(t *testing.T) {
 		}
 	}
 }
+
+func TestReadTypedLine(t *testing.T) {
+	long := strings.Repeat("x", 3*maxTypedLine)
+	br := bufio.NewReaderSize(strings.NewReader("hi\r\n"+long+"\nafter\nlast"), 16)
+	for _, want := range []struct {
+		line string
+		eof  bool
+	}{{"hi\r", false}, {long[:maxTypedLine], false}, {"after", false}, {"last", true}} {
+		got, err := readTypedLine(br)
+		if got != want.line || (err == io.EOF) != want.eof || (err != nil && err != io.EOF) {
+			t.Fatalf("got %d bytes %.10q, %v; want %.10q", len(got), got, err, want.line)
+		}
+	}
+}
