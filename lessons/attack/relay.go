@@ -19,6 +19,15 @@ import (
 // loopback or a classroom network: a second is plenty, five is patient.
 const DialTimeout = 5 * time.Second
 
+// Backoff after a temporary accept error, such as running out of file
+// descriptors: short at first, so a brief shortage costs little, doubling
+// so a long one is not a busy loop, and capped so the relay notices
+// within a second that it is over.
+const (
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = time.Second
+)
+
 // Wire receives every byte each client sends and receives, in order, as
 // a sniffer on the path would see it. *sniff.Tap satisfies it.
 type Wire interface {
@@ -68,6 +77,9 @@ type Relay struct {
 	cfg Config
 	out *printer
 
+	// done is closed by Close, to cut short a wait between accepts.
+	done chan struct{}
+
 	mu     sync.Mutex
 	lns    map[net.Listener]struct{}
 	conns  map[net.Conn]struct{}
@@ -104,13 +116,15 @@ func New(cfg Config) (*Relay, error) {
 	return &Relay{
 		cfg:   cfg,
 		out:   newPrinter(cfg.Out, cfg.Color),
+		done:  make(chan struct{}),
 		lns:   map[net.Listener]struct{}{},
 		conns: map[net.Conn]struct{}{},
 	}, nil
 }
 
 // Serve accepts clients on ln until Close, relaying each to the upstream
-// server. It always closes ln.
+// server. A temporary accept error is reported and retried after a
+// backoff; any other ends Serve. It always closes ln.
 func (r *Relay) Serve(ln net.Listener) error {
 	r.mu.Lock()
 	if r.closed {
@@ -121,14 +135,24 @@ func (r *Relay) Serve(ln net.Listener) error {
 	r.lns[ln] = struct{}{}
 	r.mu.Unlock()
 	defer ln.Close()
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if r.isClosed() {
 				return ErrRelayClosed
 			}
-			return fmt.Errorf("attack: accept: %w", err)
+			if !temporary(err) {
+				return fmt.Errorf("attack: accept: %w", err)
+			}
+			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
+			r.out.warnf("accept: %v; retrying in %v", err, backoff)
+			if !r.pause(backoff) {
+				return ErrRelayClosed
+			}
+			continue
 		}
+		backoff = 0
 		id, ok := r.track(c)
 		if !ok {
 			c.Close()
@@ -145,6 +169,9 @@ func (r *Relay) Serve(ln net.Listener) error {
 // goroutines to end.
 func (r *Relay) Close() error {
 	r.mu.Lock()
+	if !r.closed {
+		close(r.done)
+	}
 	r.closed = true
 	for ln := range r.lns {
 		ln.Close()
@@ -155,6 +182,29 @@ func (r *Relay) Close() error {
 	r.mu.Unlock()
 	r.wg.Wait()
 	return nil
+}
+
+// temporary reports an accept error worth retrying: a timeout, or one
+// that says it is temporary (EMFILE, ENFILE, ECONNABORTED and the like).
+func temporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// pause waits d, or until Close; it reports false if the relay closed.
+func (r *Relay) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.done:
+		return false
+	}
 }
 
 func (r *Relay) isClosed() bool {
