@@ -214,7 +214,3 @@ func (p *PlainConn) WriteMessages(msgs ...string) error {
 	_, err := p.raw.Write(p.wbuf)
 	return err
 }
-
-// SetNetConnForTest swaps the connection underneath, so a test can see or
-// alter the bytes of sealed records. Nothing else should call it.
-func (c *Conn) SetNetConnForTest(nc net.Conn) { c.raw = nc }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -329,46 +331,61 @@ func TestTamperedRecordClosesOnlyThatMember(t *testing.T) {
 	alice := e2eClient(t, Secure, addr, "alice")
 	bob := e2eClient(t, Secure, addr, "bob")
 	e2eExpect(t, alice, "* bob joined")
-	mallory := e2eClient(t, Secure, addr, "mallory")
-	e2eExpect(t, alice, "* mallory joined")
-
-	// Seal a message as mallory would, flip a ciphertext bit, send it raw.
-	raw := mallory.NetConn()
-	tap := &tapConn{Conn: raw}
-	mallory.conn.(*protocol.Conn).SetNetConnForTest(tap)
-	mallory.Send("pay 100")
-	tap.last[len(tap.last)-20] ^= 1
-	if _, err := raw.Write(tap.last); err != nil {
+	var wire *flipConn
+	mallory, err := Dial(context.Background(), ClientConfig{Mode: Secure, Addr: addr, Name: "mallory",
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			wire = &flipConn{Conn: c}
+			return wire, err
+		}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer mallory.Close()
+	e2eExpect(t, alice, "* mallory joined")
 
+	wire.flipNext.Store(true) // one ciphertext bit of the next record
+	mallory.Send("pay 100")
 	e2eExpect(t, alice, "* mallory was disconnected: bad record")
 	alice.Send("still here")
 	e2eExpect(t, bob, "alice: still here")
 	e2eWaitMembers(t, srv, 2)
 }
 
-// tapConn holds back what is written, so a test can edit it first.
-type tapConn struct {
+// flipConn flips a bit of the ciphertext in its next write when asked,
+// as an attacker on the path would.
+type flipConn struct {
 	net.Conn
-	last []byte
+	flipNext atomic.Bool
 }
 
-func (c *tapConn) Write(p []byte) (int, error) {
-	c.last = append([]byte(nil), p...)
-	return len(p), nil
+func (c *flipConn) Write(p []byte) (int, error) {
+	if c.flipNext.CompareAndSwap(true, false) && len(p) > protocol.RecordHeaderLen+protocol.NonceSize {
+		p = append([]byte(nil), p...)
+		p[protocol.RecordHeaderLen+protocol.NonceSize] ^= 0x01
+	}
+	return c.Conn.Write(p)
 }
 
 func TestSlowMemberDropped(t *testing.T) {
 	_, addr := e2eServer(t, Config{Mode: Secure, QueueLimit: 8})
 	alice := e2eClient(t, Secure, addr, "alice")
-	slow := e2eClient(t, Secure, addr, "slow")
+	// slow never reads, and its receive buffer is set small before it
+	// connects, so the window it offers stays small.
+	small := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return serr
+	}}
+	slow, err := Dial(context.Background(), ClientConfig{Mode: Secure, Addr: addr, Name: "slow", Dial: small.DialContext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
 	e2eExpect(t, alice, "* slow joined")
 	bob := e2eClient(t, Secure, addr, "bob")
 	e2eExpect(t, alice, "* bob joined")
-	// slow never reads again, with a small receive buffer. Alice sends
-	// in step with bob, so only slow falls behind.
-	slow.NetConn().(*net.TCPConn).SetReadBuffer(4096)
+	// Alice sends in step with bob, so only slow falls behind.
 	msg := strings.Repeat("x", protocol.MaxMessage)
 	bob.NetConn().SetReadDeadline(time.Now().Add(30 * time.Second))
 	for i := 0; ; i++ {
@@ -518,5 +535,75 @@ func TestFitLine(t *testing.T) {
 		if len(got) > protocol.MaxLine || !utf8.ValidString(got) || !strings.HasSuffix(got, "...") {
 			t.Errorf("fitLine: %d bytes, valid %v", len(got), utf8.ValidString(got))
 		}
+	}
+}
+
+// TestQueueBytesBound drops a member whose queue holds too many bytes,
+// though few lines.
+func TestQueueBytesBound(t *testing.T) {
+	small := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return nil
+	}}
+	_, addr := e2eServer(t, Config{Mode: Plain, QueueBytes: 64 << 10})
+	alice := e2eClient(t, Plain, addr, "alice")
+	slow, err := Dial(context.Background(), ClientConfig{Mode: Plain, Addr: addr, Name: "slow", Dial: small.DialContext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	e2eExpect(t, alice, "* slow joined")
+	msg := strings.Repeat("b", protocol.MaxMessage)
+	alice.NetConn().SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := 0; ; i++ {
+		if i == 5000 {
+			t.Fatal("slow was never dropped")
+		}
+		alice.Send(msg)
+		alice.Send("/who") // in step: wait for the answer before the next
+		l, err := alice.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Text == "slow was disconnected: too slow to keep up" {
+			return
+		}
+	}
+}
+
+// TestPendingLimit stalls as many joining connections as the server
+// allows: the next one waits, members carry on, and when a stalled one
+// goes the waiting one is served.
+func TestPendingLimit(t *testing.T) {
+	_, addr := e2eServer(t, Config{Mode: Plain, MaxPending: 3})
+	alice := e2eClient(t, Plain, addr, "alice")
+	var stalled []net.Conn
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(e2eDeadline))
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != Banner+"\n" {
+			t.Fatalf("stalled %d: %q %v", i, line, err)
+		}
+		stalled = append(stalled, c)
+	}
+	extra, err := net.Dial("tcp", addr) // the kernel's backlog takes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	alice.Send("/who")
+	e2eExpect(t, alice, "* 1 in the room: alice")
+	extra.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, _ := extra.Read(make([]byte, 1)); n != 0 {
+		t.Fatal("the server served a fourth joining connection over its limit of three")
+	}
+	stalled[0].Close()
+	extra.SetReadDeadline(time.Now().Add(e2eDeadline))
+	if line, err := bufio.NewReader(extra).ReadString('\n'); err != nil || line != Banner+"\n" {
+		t.Fatalf("waiting connection: %q %v", line, err)
 	}
 }

@@ -30,13 +30,15 @@ type member struct {
 	spare   []string // the writer's last batch, reused to avoid allocation
 	closing bool     // no more lines; the writer flushes and closes the conn
 	wake    chan struct{}
-	limit   int
+	limit   int // most lines queued
+	bytes   int // most bytes of text queued
+	queued  int // bytes of text in queue now
 	timeout time.Duration
 	dropped bool // the queue overflowed
 }
 
-func newMember(conn protocol.MessageConn, limit int, writeTimeout time.Duration) *member {
-	return &member{conn: conn, wake: make(chan struct{}, 1), limit: limit, timeout: writeTimeout}
+func newMember(conn protocol.MessageConn, limit, bytes int, writeTimeout time.Duration) *member {
+	return &member{conn: conn, wake: make(chan struct{}, 1), limit: limit, bytes: bytes, timeout: writeTimeout}
 }
 
 // send queues lines for the writer. It never blocks: it reports false when
@@ -54,12 +56,17 @@ func (m *member) send(lines ...string) bool {
 		m.mu.Unlock()
 		return true
 	}
-	if len(m.queue)+len(lines) > m.limit {
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
+	if len(m.queue)+len(lines) > m.limit || m.queued+size > m.bytes {
 		m.dropped = true
 		m.mu.Unlock()
 		return false
 	}
 	m.queue = append(m.queue, lines...)
+	m.queued += size
 	m.mu.Unlock()
 	m.poke()
 	return true
@@ -89,6 +96,7 @@ func (m *member) finish(last ...string) {
 func (m *member) abort() {
 	m.mu.Lock()
 	m.queue = nil
+	m.queued = 0
 	m.closing = true
 	m.mu.Unlock()
 	m.conn.Close()
@@ -106,6 +114,7 @@ func (m *member) writeLoop() {
 			// Swap buffers: senders fill the spare while this batch is
 			// written. Nothing else may hold batch's array meanwhile.
 			m.queue, m.spare = m.spare[:0], nil
+			m.queued = 0
 		}
 		closing := m.closing
 		m.mu.Unlock()

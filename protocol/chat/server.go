@@ -27,6 +27,23 @@ const (
 	// strings, so an entry costs 16 bytes: 128 KiB for a full queue.
 	DefaultQueueLimit = 8192
 
+	// DefaultQueueBytes bounds the text waiting for one member. Lines are
+	// shared between queues, so this is no allocation but a measure of
+	// lag: a member a mebibyte behind is not keeping up, whatever the
+	// line count says.
+	DefaultQueueBytes = 1 << 20
+
+	// DefaultMaxPending bounds connections that have not joined yet (in
+	// the handshake or still to send a name). Each costs a goroutine and
+	// a buffer, and in secure mode an RSA decryption. With this many
+	// pending the server stops accepting until one joins or goes; the
+	// kernel's backlog holds the rest, and members are not affected.
+	DefaultMaxPending = 512
+
+	// flushGrace is how long Shutdown waits for members to receive the
+	// shutdown notice before it closes what is left.
+	flushGrace = 100 * time.Millisecond
+
 	// WriteTimeout bounds one batch write to a member.
 	WriteTimeout = 10 * time.Second
 
@@ -51,8 +68,13 @@ type Config struct {
 	Suite protocol.CipherSuite
 	// Log receives one line per connection event; nil discards them.
 	Log *log.Logger
-	// QueueLimit is the per-member queue bound; zero means DefaultQueueLimit.
+	// QueueLimit and QueueBytes bound each member's queue in lines and in
+	// bytes; zero means DefaultQueueLimit and DefaultQueueBytes.
 	QueueLimit int
+	QueueBytes int
+	// MaxPending bounds connections not yet joined; zero means
+	// DefaultMaxPending.
+	MaxPending int
 	// HandshakeTimeout and NameTimeout default to the protocol limits.
 	HandshakeTimeout time.Duration
 	NameTimeout      time.Duration
@@ -70,6 +92,8 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
+	pending   chan struct{} // one token per connection not yet joined
+	done      chan struct{} // closed by Shutdown
 	closing   bool
 	wg        sync.WaitGroup
 }
@@ -81,6 +105,12 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.QueueLimit <= 0 {
 		cfg.QueueLimit = DefaultQueueLimit
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = DefaultQueueBytes
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = protocol.HandshakeTimeout
@@ -98,6 +128,8 @@ func NewServer(cfg Config) (*Server, error) {
 		log:       logger,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[net.Conn]struct{}),
+		pending:   make(chan struct{}, cfg.MaxPending),
+		done:      make(chan struct{}),
 	}, nil
 }
 
@@ -118,8 +150,15 @@ func (s *Server) Serve(ln net.Listener) error {
 
 	var backoff time.Duration
 	for {
+		// Wait for room among the connections still joining.
+		select {
+		case s.pending <- struct{}{}:
+		case <-s.done:
+			return ErrServerClosed
+		}
 		c, err := ln.Accept()
 		if err != nil {
+			s.release()
 			if s.isClosing() {
 				return ErrServerClosed
 			}
@@ -136,12 +175,16 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		backoff = 0
 		if !s.track(c) {
+			s.release()
 			c.Close()
 			return ErrServerClosed
 		}
 		go s.handle(c)
 	}
 }
+
+// release gives back a pending token: the connection joined or went.
+func (s *Server) release() { <-s.pending }
 
 func isTemporary(err error) bool {
 	var t interface{ Temporary() bool }
@@ -177,6 +220,9 @@ func (s *Server) untrack(c net.Conn) {
 // goroutines to end, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.done)
+	}
 	s.closing = true
 	for ln := range s.listeners {
 		ln.Close()
@@ -195,7 +241,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		return nil
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(flushGrace):
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
@@ -216,6 +262,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(c net.Conn) {
 	defer s.untrack(c)
 	defer c.Close()
+	joined := sync.OnceFunc(s.release) // no longer pending: joined, or gone
+	defer joined()
 	peer := c.RemoteAddr().String()
 
 	conn, err := s.open(c)
@@ -236,8 +284,9 @@ func (s *Server) handle(c net.Conn) {
 		return
 	}
 
-	m := newMember(conn, s.cfg.QueueLimit, WriteTimeout)
+	m := newMember(conn, s.cfg.QueueLimit, s.cfg.QueueBytes, WriteTimeout)
 	given := s.room.join(name, m)
+	joined()
 	if given == "" {
 		conn.WriteMessages(ShutdownNotice)
 		return
