@@ -18,10 +18,23 @@ type Flip struct {
 	Offset int
 	// XOR is the mask.
 	XOR []byte
-	// Plaintext says Offset is a plaintext offset (see Edit).
+	// Plaintext says Offset is a plaintext offset (see ParseEdit).
 	Plaintext bool
-	// Spec is the flag text, for messages.
+	// Old and New are an edit's texts (see ParseEdit): XOR is Old⊕New.
+	// They are empty for a flip given as bytes.
+	Old, New string
+	// Spec is the flag text as given, for messages.
 	Spec string
+}
+
+// String returns the canonical spec of f: the RECORD:OLD=NEW of ParseEdit
+// for an edit, the RECORD:OFFSET:XORHEX of ParseFlip otherwise. Parsing
+// it gives f back, with Spec set to it.
+func (f Flip) String() string {
+	if f.Plaintext && f.Old != "" {
+		return fmt.Sprintf("%d:%s=%s", f.Record, f.Old, f.New)
+	}
+	return fmt.Sprintf("%d:%d:%x", f.Record, f.Offset, f.XOR)
 }
 
 // Replay sends one client record to the server a second time.
@@ -30,6 +43,15 @@ type Replay struct {
 	Record int
 	// After is the record after which the copy is sent (at least Record).
 	After int
+}
+
+// String returns the canonical spec of r for ParseReplay: "N", or "N@M"
+// when the copy goes after a later record.
+func (r Replay) String() string {
+	if r.After == r.Record {
+		return strconv.Itoa(r.Record)
+	}
+	return fmt.Sprintf("%d@%d", r.Record, r.After)
 }
 
 // errSpec prefixes every parse error, so callers can tell a bad flag.
@@ -79,7 +101,7 @@ func ParseEdit(s string) (Flip, error) {
 	for i := range mask {
 		mask[i] = old[i] ^ nw[i]
 	}
-	return Flip{Record: rec, XOR: mask, Plaintext: true, Spec: s}, nil
+	return Flip{Record: rec, XOR: mask, Plaintext: true, Old: old, New: nw, Spec: s}, nil
 }
 
 // ParseReplay reads "N" (send client record N again right after it) or
