@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"runtime"
 	"strings"
 	"testing"
@@ -180,8 +182,9 @@ func FuzzParseRecord(f *testing.F) {
 }
 
 func FuzzReadLine(f *testing.F) {
-	f.Add([]byte("alice\nhello\r\n"))
-	f.Add([]byte("caf\xc3\n"))
+	for _, seed := range seedLines(f, "testdata/lines.txt") {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		br := bufio.NewReaderSize(bytes.NewReader(b), 16)
 		for {
@@ -198,4 +201,26 @@ func FuzzReadLine(f *testing.F) {
 
 func hexField(v vector, k string) ([]byte, error) {
 	return hexDecode(v[k])
+}
+
+// seedLines reads a seed file: one input per line, with Go escapes, and
+// lines starting with # left out.
+func seedLines(t testing.TB, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		s, err := strconv.Unquote(`"` + strings.ReplaceAll(line, `"`, `\"`) + `"`)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", path, line, err)
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -496,8 +496,14 @@ func TestParseLine(t *testing.T) {
 }
 
 func FuzzParseLine(f *testing.F) {
-	for _, s := range []string{"alice: hi", "* bob joined", Banner, "x:", ": y"} {
-		f.Add(s)
+	data, err := os.ReadFile("testdata/lines.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(s, "#") {
+			f.Add(s)
+		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		l := ParseLine(s)
