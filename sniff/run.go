@@ -35,7 +35,6 @@ type runner struct {
 	shown   int
 	line    []byte
 	loc     *time.Location
-	lastTS  time.Time
 	flushed time.Time
 }
 
