@@ -29,6 +29,9 @@ type Tap struct {
 	order   []*conn
 	scratch []byte
 	cribs   [][]byte
+	// ivBytes is what the IV reuse analysis keeps, against
+	// maxTrackedBytes.
+	ivBytes int
 	// segments is set by Run without Follow: units are printed under the
 	// line of the segment that completed them, not as a conversation.
 	segments bool
