@@ -42,6 +42,9 @@ type ConnStats struct {
 	Entropy        float64 // Shannon entropy of the payload, bits per byte (0 to 8)
 	Printable      float64 // share of payload bytes that are printable ASCII or line breaks (0 to 1)
 	IVReuse        int     // records or frames whose IV or nonce repeated under one key
+	// Overflow marks the sum of every connection beyond the limit a run
+	// dissects: their packets and bytes, with no addresses.
+	Overflow bool
 }
 
 // conn is everything known about one TCP connection.
@@ -53,7 +56,10 @@ type conn struct {
 	records        int // secure records or legacy frames so far, for numbering
 
 	packets, bytes, printable int
-	hist                      [256]uint64
+	hist                      *[256]uint64 // byte counts, made on the first payload byte
+
+	// overflow marks the bucket for connections beyond maxConns.
+	overflow bool
 
 	// chatlab secure
 	helloRecord []byte
@@ -85,6 +91,9 @@ type half struct {
 func (c *conn) count(payload []byte) {
 	c.packets++
 	c.bytes += len(payload)
+	if len(payload) > 0 && c.hist == nil {
+		c.hist = new([256]uint64)
+	}
 	for _, b := range payload {
 		c.hist[b]++
 		if printableByte(b) {
@@ -101,7 +110,7 @@ func (c *conn) stats() ConnStats {
 	s := ConnStats{
 		Client: c.client, Server: c.server, Proto: c.proto,
 		Packets: c.packets, Bytes: c.bytes,
-		Entropy: entropy(&c.hist), IVReuse: c.reuse.reused,
+		Entropy: entropy(c.hist), IVReuse: c.reuse.reused, Overflow: c.overflow,
 	}
 	if c.bytes > 0 {
 		s.Printable = float64(c.printable) / float64(c.bytes)

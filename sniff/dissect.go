@@ -20,6 +20,9 @@ const pemBegin = "-----BEGIN "
 
 // feed adds data to one direction and prints every whole unit in it.
 func (t *Tap) feed(c *conn, dir int, data []byte) {
+	if c.overflow {
+		return
+	}
 	h := &c.dirs[dir]
 	if h.raw {
 		t.rawUnit(c, dir, data, "")
@@ -55,6 +58,9 @@ func (t *Tap) feed(c *conn, dir int, data []byte) {
 // dissector mid-unit cannot continue, so what is buffered is shown raw and
 // parsing restarts at the next data.
 func (t *Tap) gap(c *conn, dir int, missing int) {
+	if c.overflow {
+		return
+	}
 	h := &c.dirs[dir]
 	t.start(c, dir)
 	t.pal.paint(t.w, t.pal.warn, strconv.Itoa(missing)+" bytes missing (not captured)")

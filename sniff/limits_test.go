@@ -2,12 +2,29 @@ package sniff
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
 	"chatlab/protocol"
 )
+
+// hostileConns is how many one-byte connections the flood test sends:
+// twelve times maxConns. Before the limit, sniff kept about 140 MB for
+// them (segment mode) and 180 MB (Follow), from a 3.7 MB capture.
+const hostileConns = 50000
+
+// connsHeapCeiling is the most a run may keep for hostileConns
+// connections: maxConns connections at a few KB each in the Tap and the
+// reassembler, about 11 MB and 17 MB measured, with room to spare.
+const connsHeapCeiling = 24 << 20
 
 // hostileRecords is how many records the IV reuse test sends under one
 // nonce, and hostileRecordSize their ciphertext size: 20 MB in all, which
@@ -27,6 +44,101 @@ func heapInuse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+// heapAtEOF passes packets through and, when src ends, records the heap in
+// use: everything Run keeps is still live then.
+type heapAtEOF struct {
+	src  gopacket.PacketDataSource
+	heap int64
+}
+
+func (h *heapAtEOF) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	data, ci, err := h.src.ReadPacketData()
+	if err == io.EOF {
+		h.heap = heapInuse()
+	}
+	return data, ci, err
+}
+
+// tinyConnsPCAP is a capture of n connections, each one segment with one
+// byte, each from an address of its own.
+func tinyConnsPCAP(t testing.TB, n int) []byte {
+	var buf bytes.Buffer
+	b := newPCAPBuilder(t, &buf)
+	server := ap("127.0.0.1:9000")
+	for i := range n {
+		b.packet(t, tinyClient(i), server, layers.TCP{PSH: true, ACK: true, Seq: 1000, Ack: 5000}, []byte{'x'})
+	}
+	return buf.Bytes()
+}
+
+func tinyClient(i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
+}
+
+// TestConnFloodBounded floods Run with connections: what it keeps stays
+// under a fixed ceiling, and the ones past maxConns are still counted.
+func TestConnFloodBounded(t *testing.T) {
+	pcap := tinyConnsPCAP(t, hostileConns)
+	for _, follow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) {
+			src, link, err := OpenFile(bytes.NewReader(pcap))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &heapAtEOF{src: src}
+			before := heapInuse()
+			stats, err := Run(context.Background(), h, link, Config{Out: io.Discard, Follow: follow, Stats: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if grew := h.heap - before; grew > connsHeapCeiling {
+				t.Errorf("kept %d KB for %d connections, want under %d KB", grew>>10, hostileConns, connsHeapCeiling>>10)
+			}
+			if len(stats) != maxConns+1 || !stats[maxConns].Overflow {
+				t.Fatalf("%d entries in the statistics, want %d and the overflow bucket", len(stats), maxConns)
+			}
+			packets, bytes := 0, 0
+			for _, s := range stats {
+				packets += s.Packets
+				bytes += s.Bytes
+			}
+			if packets != hostileConns || bytes != hostileConns {
+				t.Errorf("counted %d packets and %d bytes, want %d of each", packets, bytes, hostileConns)
+			}
+		})
+	}
+}
+
+// TestConnLimitNotice checks that connections past maxConns go to one
+// bucket, which is announced once, shown in the statistics and not
+// dissected.
+func TestConnLimitNotice(t *testing.T) {
+	var out bytes.Buffer
+	tap := NewTap(Config{Out: &out, Stats: true})
+	server := ap("127.0.0.1:9000")
+	for i := range maxConns + 3 {
+		tap.Data(tinyClient(i), server, true, []byte("hi\n"))
+	}
+	if err := tap.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if n := strings.Count(got, "more than 4096 connections"); n != 1 {
+		t.Errorf("the limit was announced %d times, want once", n)
+	}
+	if n := strings.Count(got, `plain name "hi"`); n != maxConns {
+		t.Errorf("%d messages dissected, want %d", n, maxConns)
+	}
+	if !strings.Contains(got, "other connections, beyond the first 4096") {
+		t.Errorf("the statistics lack the overflow row")
+	}
+	stats := tap.Stats()
+	last := stats[len(stats)-1]
+	if len(stats) != maxConns+1 || !last.Overflow || last.Packets != 3 || last.Bytes != 9 {
+		t.Errorf("%d entries, the last %+v", len(stats), last)
+	}
 }
 
 // reuseRecord returns record i of a stream whose records all share one

@@ -121,7 +121,11 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
 	c := t.conn(orient(d.src, d.dst, &d.tcp))
 	c.count(d.tcp.Payload)
 	if r.asm != nil {
-		r.asm.AssembleWithContext(gopacket.NewFlow(endpointType(d.src), d.src.Addr().AsSlice(), d.dst.Addr().AsSlice()), &d.tcp, captureContext(ci))
+		// Connections beyond maxConns are only counted: the reassembler
+		// never sees them, so they cost it nothing.
+		if !c.overflow {
+			r.asm.AssembleWithContext(gopacket.NewFlow(endpointType(d.src), d.src.Addr().AsSlice(), d.dst.Addr().AsSlice()), &d.tcp, captureContext(ci))
+		}
 		if r.cfg.Live && ci.Timestamp.Sub(r.flushed) > flushInterval {
 			r.asm.FlushCloseOlderThan(ci.Timestamp.Add(-flushInterval))
 			r.flushed = ci.Timestamp
@@ -166,9 +170,14 @@ func (r *runner) segment(c *conn, ci gopacket.CaptureInfo) {
 		dir, other = s2c, c2s
 	}
 	h, o := &c.dirs[dir], &c.dirs[other]
-	if tcp.SYN {
+	switch {
+	case c.overflow:
+		// One bucket for many connections has no sequence numbers of its
+		// own: show them absolute, as tcpdump -S does, and dissect nothing.
+		h, o = &half{haveISN: true}, &half{haveISN: true}
+	case tcp.SYN:
 		h.isn, h.haveISN, h.next, h.haveNext = tcp.Seq, true, tcp.Seq+1, true
-	} else if !h.haveISN {
+	case !h.haveISN:
 		h.isn, h.haveISN = tcp.Seq-1, true // joined mid-stream: count from 1
 	}
 	payload := tcp.Payload
@@ -207,7 +216,7 @@ func (r *runner) segment(c *conn, ci gopacket.CaptureInfo) {
 	} else {
 		t.w.Write(b)
 	}
-	if len(payload) > 0 {
+	if len(payload) > 0 && !c.overflow {
 		if !h.haveNext {
 			h.next, h.haveNext = tcp.Seq, true
 		}

@@ -3,6 +3,7 @@ package sniff
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -12,6 +13,9 @@ const barWidth = 16
 // entropy is the Shannon entropy of a byte histogram in bits per byte:
 // near 8 for ciphertext, about 4 to 5 for English text.
 func entropy(hist *[256]uint64) float64 {
+	if hist == nil {
+		return 0
+	}
 	var total uint64
 	for _, n := range hist {
 		total += n
@@ -48,19 +52,25 @@ func (t *Tap) printStats() {
 		hist                             [256]uint64
 	}
 	var byProto [ProtoOther + 1]sum
+	row := func(id, name, proto string, s ConnStats) {
+		fmt.Fprintf(w, "%-3s %-44s %-15s %7d %9d  %4.2f %s  %3.0f%% %s\n", id, name, proto,
+			s.Packets, s.Bytes, s.Entropy, bar(s.Entropy/8), 100*s.Printable, bar(s.Printable))
+	}
 	for _, c := range t.order {
-		s := c.stats()
-		fmt.Fprintf(w, "%-3d %-44s %-15s %7d %9d  %4.2f %s  %3.0f%% %s\n", c.id,
-			c.client.String()+" → "+c.server.String(), s.Proto, s.Packets, s.Bytes,
-			s.Entropy, bar(s.Entropy/8), 100*s.Printable, bar(s.Printable))
+		row(strconv.Itoa(c.id), c.client.String()+" → "+c.server.String(), c.proto.String(), c.stats())
 		p := &byProto[c.proto]
 		p.conns++
 		p.packets += c.packets
 		p.bytes += c.bytes
 		p.printable += c.printable
-		for i, n := range c.hist {
-			p.hist[i] += n
+		if c.hist != nil {
+			for i, n := range c.hist {
+				p.hist[i] += n
+			}
 		}
+	}
+	if t.overflow != nil {
+		row("-", "other connections, beyond the first "+strconv.Itoa(maxConns), "not dissected", t.overflow.stats())
 	}
 	w.WriteByte('\n')
 	t.pal.paint(w, t.pal.label, "plain and secure side by side")

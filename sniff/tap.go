@@ -29,6 +29,9 @@ type Tap struct {
 	order   []*conn
 	scratch []byte
 	cribs   [][]byte
+	// overflow sums the connections beyond maxConns: counted, not
+	// dissected. Nil until the first one.
+	overflow *conn
 	// ivBytes is what the IV reuse analysis keeps, against
 	// maxTrackedBytes.
 	ivBytes int
@@ -39,6 +42,12 @@ type Tap struct {
 	flushEach bool
 	closed    bool
 }
+
+// maxConns bounds the connections a Tap dissects. Each holds buffers, a
+// histogram and its IVs, so a capture of very many connections (a port
+// scan, a flood of tiny ones) would otherwise cost far more memory than
+// the capture itself. A lesson has a handful; a busy loopback, hundreds.
+const maxConns = 4096
 
 // connKey names a connection whichever way a packet travels: the lower
 // end first.
@@ -123,18 +132,30 @@ func (t *Tap) Close() error {
 func (t *Tap) Stats() []ConnStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]ConnStats, 0, len(t.order))
+	out := make([]ConnStats, 0, len(t.order)+1)
 	for _, c := range t.order {
 		out = append(out, c.stats())
+	}
+	if t.overflow != nil {
+		out = append(out, t.overflow.stats())
 	}
 	return out
 }
 
-// conn finds or opens the connection between client and server.
+// conn finds or opens the connection between client and server. Past
+// maxConns it returns the overflow bucket instead, saying so once.
 func (t *Tap) conn(client, server netip.AddrPort) *conn {
 	k := keyOf(client, server)
 	if c := t.conns[k]; c != nil {
 		return c
+	}
+	if len(t.order) >= maxConns {
+		if t.overflow == nil {
+			t.overflow = &conn{overflow: true}
+			t.pal.paint(t.w, t.pal.warn, "more than "+strconv.Itoa(maxConns)+" connections: the rest are counted under \"other connections\" in the statistics, not dissected")
+			t.w.WriteByte('\n')
+		}
+		return t.overflow
 	}
 	c := &conn{id: len(t.order) + 1, client: client, server: server}
 	t.conns[k] = c
