@@ -34,6 +34,7 @@ func FingerprintDER(der []byte) string {
 // LoadOrCreateKey reads the server's RSA-2048 private key (PEM, PKCS#8 or
 // PKCS#1) from path. If the file does not exist it makes a new key with
 // rnd and saves it with mode 0600, so the fingerprint survives restarts.
+// The directory must exist already.
 // created reports whether a new key was made.
 func LoadOrCreateKey(path string, rnd io.Reader) (key *rsa.PrivateKey, created bool, err error) {
 	data, err := os.ReadFile(path)
@@ -54,9 +55,6 @@ func LoadOrCreateKey(path string, rnd io.Reader) (key *rsa.PrivateKey, created b
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, false, fmt.Errorf("protocol: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("protocol: save key: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

@@ -21,7 +21,10 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates an RSA key")
 	}
-	path := filepath.Join(t.TempDir(), "sub", "server.key")
+	if _, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "missing", "server.key"), rand.Reader); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a key in a missing directory: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "server.key")
 	k1, created, err := LoadOrCreateKey(path, rand.Reader)
 	if err != nil || !created {
 		t.Fatalf("create: %v %v", created, err)

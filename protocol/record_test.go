@@ -7,8 +7,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
