@@ -267,6 +267,10 @@ func (s *Server) handle(c net.Conn) {
 	peer := c.RemoteAddr().String()
 
 	conn, err := s.open(c)
+	if errors.Is(err, io.EOF) {
+		s.log.Printf("%s: left during the handshake (a client that refuses the server's key does this)", peer)
+		return
+	}
 	if err != nil {
 		s.log.Printf("%s: %v", peer, err)
 		return
@@ -274,6 +278,10 @@ func (s *Server) handle(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(s.cfg.NameTimeout))
 	name, err := conn.ReadMessage()
 	c.SetReadDeadline(time.Time{})
+	if errors.Is(err, io.EOF) {
+		s.log.Printf("%s: left before sending a name", peer)
+		return
+	}
 	if err != nil {
 		s.log.Printf("%s: no name: %v", peer, err)
 		return
