@@ -3,6 +3,7 @@ package lessons
 import (
 	"context"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -113,18 +114,27 @@ func (ev *eavesdropper) watched(p uint16) bool {
 
 // stop ends the watch once everything has gone by, lets the sniffer print
 // its conclusions (IV reuse recovery, statistics) and returns its numbers.
+// If the capture did not see every connection end within drainTimeout, it
+// still stops, and says what is missing: the recording a step checks its
+// claim on would be short.
 func (ev *eavesdropper) stop() ([]sniff.ConnStats, error) {
 	if ev.tap != nil {
 		stats := ev.tap.Stats()
 		return stats, ev.tap.Close()
 	}
-	deadline := time.Now().Add(drainTimeout)
-	for !ev.rec.finished() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // polling a condition, with a deadline
-	}
+	drained := ev.rec.waitFinished(drainTimeout)
 	ev.cancel()
 	r := <-ev.done
-	return r.stats, r.err
+	return r.stats, errors.Join(drained, r.err)
+}
+
+// finish stops ev and returns err, or the error of stopping if err is nil:
+// a step's own failure says more than an incomplete capture after it.
+func (ev *eavesdropper) finish(err error) error {
+	if _, serr := ev.stop(); err == nil {
+		return serr
+	}
+	return err
 }
 
 // flowKey is one direction of a TCP connection.

@@ -23,16 +23,12 @@ func watchedChat(ctx context.Context, e *Env, mode chat.Mode, msgs []string) (*r
 	}
 	w, err := e.newWorld(worldConfig{mode: mode, eaves: ev})
 	if err != nil {
-		ev.stop()
-		return nil, err
+		return nil, ev.finish(err)
 	}
-	conv, cerr := w.converse(ctx, msgs, clientOpts{})
+	conv, err := w.converse(ctx, msgs, clientOpts{})
 	w.close()
-	if _, err := ev.stop(); err != nil && cerr == nil {
-		cerr = err
-	}
-	if cerr != nil {
-		return nil, cerr
+	if err := ev.finish(err); err != nil {
+		return nil, err
 	}
 	views, _ := seenMessages(ev.rec, conv.alice, mode == chat.Plain)
 	e.sideBySide("what alice typed", msgs, "what an eavesdropper sees on the wire", views)

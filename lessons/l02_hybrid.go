@@ -39,14 +39,12 @@ func stepCompare(ctx context.Context, e *Env) error {
 	for _, mode := range []chat.Mode{chat.Plain, chat.Secure} {
 		w, err := e.newWorld(worldConfig{mode: mode, eaves: ev})
 		if err != nil {
-			ev.stop()
-			return err
+			return ev.finish(err)
 		}
 		_, err = w.converse(ctx, demoMessages, clientOpts{})
 		w.close()
 		if err != nil {
-			ev.stop()
-			return err
+			return ev.finish(err)
 		}
 	}
 	// The sniffer prints its summary table as it stops.

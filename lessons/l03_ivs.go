@@ -34,13 +34,11 @@ func ivChat(ctx context.Context, e *Env, suite protocol.CipherSuite) ([][]byte, 
 		w, err = e.newWorld(worldConfig{mode: chat.Secure, eaves: ev})
 	}
 	if err != nil {
-		ev.stop()
-		return nil, err
+		return nil, ev.finish(err)
 	}
 	conv, err := w.converse(ctx, ivMessages, o)
 	w.close()
-	ev.stop()
-	if err != nil {
+	if err := ev.finish(err); err != nil {
 		return nil, err
 	}
 	_, units := seenMessages(ev.rec, conv.alice, false)
@@ -125,8 +123,7 @@ func stepOriginal(ctx context.Context, e *Env) error {
 		return err
 	}
 	if err := originalSession(ctx, e, ev, originalMessages); err != nil {
-		ev.stop()
-		return err
+		return ev.finish(err)
 	}
 	if _, err := ev.stop(); err != nil {
 		return err

@@ -41,13 +41,11 @@ func attackedChat(ctx context.Context, e *Env, suite protocol.CipherSuite, a *at
 		w, err = e.newWorld(worldConfig{mode: chat.Secure, attack: a, eaves: ev})
 	}
 	if err != nil {
-		ev.stop()
-		return conversation{}, err
+		return conversation{}, ev.finish(err)
 	}
 	conv, err := w.converse(ctx, msgs, o)
 	w.close()
-	ev.stop()
-	return conv, err
+	return conv, ev.finish(err)
 }
 
 // stepCBCFlip: CBC without a MAC delivers a chosen edit.
@@ -79,13 +77,12 @@ type gcmFlipOutcome struct {
 
 // tamperUnderGCM runs the edit against the default suite: the server must
 // reject alice's record, and bob and carol must carry on.
-func tamperUnderGCM(ctx context.Context, e *Env, a *attack.Config) (gcmFlipOutcome, error) {
-	var out gcmFlipOutcome
+func tamperUnderGCM(ctx context.Context, e *Env, a *attack.Config) (out gcmFlipOutcome, err error) {
 	ev, err := e.eavesdrop(ctx, eavesConfig{quiet: true})
 	if err != nil {
 		return out, err
 	}
-	defer ev.stop()
+	defer func() { err = ev.finish(err) }()
 	w, err := e.newWorld(worldConfig{mode: chat.Secure, attack: a, eaves: ev})
 	if err != nil {
 		return out, err

@@ -50,15 +50,16 @@ func (e *Env) startMITM(ctx context.Context) (*mitm, error) {
 	}
 	m.w, err = e.newWorld(worldConfig{mode: chat.Secure, eaves: ev, attack: &attack.Config{SwapKey: true, Key: key, Observe: observe}})
 	if err != nil {
-		ev.stop()
-		return nil, err
+		return nil, ev.finish(err)
 	}
 	return m, nil
 }
 
-func (m *mitm) stop() {
+// finish stops the world and the eavesdropper, and returns err, or the
+// eavesdropper's error if err is nil.
+func (m *mitm) finish(err error) error {
 	m.w.close()
-	m.ev.stop()
+	return m.ev.finish(err)
 }
 
 func (m *mitm) seen() ([]string, int) {
@@ -75,8 +76,7 @@ func stepMITM(ctx context.Context, e *Env) error {
 		return err
 	}
 	conv, err := m.w.converse(ctx, mitmMessages, clientOpts{})
-	m.stop()
-	if err != nil {
+	if err := m.finish(err); err != nil {
 		return err
 	}
 	read, _ := m.seen()
@@ -111,7 +111,9 @@ func stepPinning(ctx context.Context, e *Env) error {
 	real := protocol.Fingerprint(&m.w.key.PublicKey)
 	e.note("alice: bin/chat client --fingerprint " + real)
 	_, err = m.w.dial(ctx, "alice", clientOpts{fingerprint: real})
-	m.stop()
+	if err := m.finish(nil); err != nil {
+		return err
+	}
 	read, refused := m.seen()
 	if !errors.Is(err, chat.ErrPinMismatch) {
 		return failed("alice's client should have refused the swapped key; it said %v", err)
@@ -125,13 +127,13 @@ func stepPinning(ctx context.Context, e *Env) error {
 }
 
 // stepTOFU: trust on first use catches a later swap, not a first one.
-func stepTOFU(ctx context.Context, e *Env) error {
+func stepTOFU(ctx context.Context, e *Env) (err error) {
 	e.banner("Live: trust on first use, when alice met the real server first")
 	m, err := e.startMITM(ctx)
 	if err != nil {
 		return err
 	}
-	defer m.stop()
+	defer func() { err = m.finish(err) }()
 	known := &protocol.KnownServers{Path: filepath.Join(e.Dir, "alice-known_servers")}
 	first, err := m.w.dial(ctx, "alice", clientOpts{known: known, direct: true})
 	if err != nil {

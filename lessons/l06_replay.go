@@ -9,13 +9,13 @@ import (
 )
 
 // stepReplayCBC: without sequence numbers a recorded record works twice.
-func stepReplayCBC(ctx context.Context, e *Env) error {
+func stepReplayCBC(ctx context.Context, e *Env) (err error) {
 	e.banner("Live: AES-CBC with no MAC and no sequence numbers; the relay sends alice's record again")
 	ev, err := e.eavesdrop(ctx, eavesConfig{quiet: true})
 	if err != nil {
 		return err
 	}
-	defer ev.stop()
+	defer func() { err = ev.finish(err) }()
 	w, o, err := weakWorld(e, ev, weak.CBCNoMAC(), &attack.Config{Replays: []attack.Replay{{Record: 2, After: 2}}})
 	if err != nil {
 		return err

@@ -33,16 +33,12 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 	}
 	w, err := e.newWorld(worldConfig{mode: chat.Secure, eaves: ev})
 	if err != nil {
-		ev.stop()
-		return err
+		return ev.finish(err)
 	}
-	_, cerr := w.converse(ctx, secretMessages, clientOpts{})
+	_, err = w.converse(ctx, secretMessages, clientOpts{})
 	w.close()
-	if _, err := ev.stop(); err != nil && cerr == nil {
-		cerr = err
-	}
-	if cerr != nil {
-		return cerr
+	if err := ev.finish(err); err != nil {
+		return err
 	}
 	if !ev.capture {
 		if err := writePcap(f, ev.rec); err != nil {

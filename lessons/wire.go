@@ -3,8 +3,11 @@ package lessons
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
+	"time"
 
 	"chatlab/protocol"
 )
@@ -18,12 +21,23 @@ type recording struct {
 	// expected are client ends that must be seen before the recording
 	// counts as finished.
 	expected []netip.AddrPort
+	// changed, if a waiter made it, is closed at the next change.
+	changed chan struct{}
+}
+
+// touch wakes whoever waits for a change; r.mu is held.
+func (r *recording) touch() {
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
 }
 
 // expect names a client end the recording must see.
 func (r *recording) expect(client netip.AddrPort) {
 	r.mu.Lock()
 	r.expected = append(r.expected, client)
+	r.touch()
 	r.mu.Unlock()
 }
 
@@ -51,6 +65,7 @@ func (r *recording) Data(client, server netip.AddrPort, fromClient bool, payload
 	}
 	c.data[d] = append(c.data[d], payload...)
 	c.chunks = append(c.chunks, chunk{fromClient, append([]byte(nil), payload...)})
+	r.touch()
 }
 
 // end marks a direction finished (a FIN or RST was seen).
@@ -63,6 +78,7 @@ func (r *recording) end(client, server netip.AddrPort, fromClient bool) {
 	} else {
 		c.fin[1] = true
 	}
+	r.touch()
 }
 
 func (r *recording) find(client, server netip.AddrPort) *wireConn {
@@ -91,29 +107,68 @@ func (r *recording) conn(client netip.AddrPort) (wireConn, bool) {
 	return wireConn{}, false
 }
 
-// finished reports whether connections were seen and every one has
-// ended both ways.
-func (r *recording) finished() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// pending names what keeps the recording from being finished: every
+// connection seen, and each of them ended both ways. r.mu is held.
+func (r *recording) pending() []string {
 	if len(r.conns) == 0 {
-		return false
+		return []string{"no connection was seen"}
 	}
+	var out []string
 	for _, want := range r.expected {
 		seen := false
 		for _, c := range r.conns {
 			seen = seen || c.client == want
 		}
 		if !seen {
-			return false
+			out = append(out, fmt.Sprintf("the connection from %s was never seen", want))
 		}
 	}
 	for _, c := range r.conns {
-		if !c.fin[0] || !c.fin[1] {
-			return false
+		var missing string
+		switch {
+		case !c.fin[0] && !c.fin[1]:
+			missing = "no FIN from either side"
+		case !c.fin[0]:
+			missing = "no FIN from the client"
+		case !c.fin[1]:
+			missing = "no FIN from the server"
+		default:
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s → %s: %s", c.client, c.server, missing))
+	}
+	return out
+}
+
+// waitFinished waits until the recording is finished: every expected
+// connection seen, and each one ended both ways. After timeout it gives
+// up with an error naming what did not end.
+func (r *recording) waitFinished(timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		left := r.pending()
+		if len(left) == 0 {
+			return nil
+		}
+		if r.changed == nil {
+			r.changed = make(chan struct{})
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		select {
+		case <-changed:
+			r.mu.Lock()
+		case <-t.C:
+			r.mu.Lock()
+			if left = r.pending(); len(left) == 0 {
+				return nil
+			}
+			return fmt.Errorf("lessons: the capture did not drain within %v: %s", timeout, strings.Join(left, "; "))
 		}
 	}
-	return true
 }
 
 // all returns every byte seen, both directions of every connection.
