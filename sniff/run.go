@@ -21,9 +21,26 @@ import (
 var ErrLinkType = errors.New("sniff: unsupported link type")
 
 // flushInterval is how often Follow asks the reassembler to give up on
-// missing segments in a live capture, so a lost packet delays a
-// conversation by at most this long.
+// missing segments, so a lost packet delays a conversation by at most
+// this long. It is measured on the packets' own timestamps, so a file
+// read with -r is shown as the live capture was.
 const flushInterval = 2 * time.Second
+
+// idleTimeout is how long, in packet time, Follow's reassembler keeps a
+// connection that has gone quiet. A connection whose FIN or RST was never
+// captured is otherwise kept to the end of a file. One that speaks again
+// is picked up where it was, as a capture begun mid-stream is.
+const idleTimeout = time.Minute
+
+// maxBufferedPagesPerConn bounds the out-of-order data Follow holds for
+// one connection while it waits for a missing segment. A page is 1900
+// bytes, so this is about 480 KB: several full loopback segments. Beyond
+// it the reassembler skips the hole, which is shown as missing bytes.
+const maxBufferedPagesPerConn = 256
+
+// maxBufferedPagesTotal bounds the out-of-order data over all
+// connections, about 7.6 MB.
+const maxBufferedPagesTotal = 4096
 
 // runner is the state of one Run.
 type runner struct {
@@ -64,6 +81,8 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	}
 	if cfg.Follow {
 		r.asm = reassembly.NewAssembler(reassembly.NewStreamPool(&streamFactory{r: r}))
+		r.asm.MaxBufferedPagesPerConnection = maxBufferedPagesPerConn
+		r.asm.MaxBufferedPagesTotal = maxBufferedPagesTotal
 	}
 	zc, _ := src.(gopacket.ZeroCopyPacketDataSource)
 	var err error
@@ -118,6 +137,11 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
 	t := r.tap
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if r.asm != nil && ci.Timestamp.Sub(r.flushed) > flushInterval {
+		// What the clock has left behind goes first, before this packet.
+		r.asm.FlushWithOptions(reassembly.FlushOptions{T: ci.Timestamp.Add(-flushInterval), TC: ci.Timestamp.Add(-idleTimeout)})
+		r.flushed = ci.Timestamp
+	}
 	c := t.conn(orient(d.src, d.dst, &d.tcp))
 	c.count(d.tcp.Payload)
 	if r.asm != nil {
@@ -125,10 +149,6 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
 		// never sees them, so they cost it nothing.
 		if !c.overflow {
 			r.asm.AssembleWithContext(gopacket.NewFlow(endpointType(d.src), d.src.Addr().AsSlice(), d.dst.Addr().AsSlice()), &d.tcp, captureContext(ci))
-		}
-		if r.cfg.Live && ci.Timestamp.Sub(r.flushed) > flushInterval {
-			r.asm.FlushCloseOlderThan(ci.Timestamp.Add(-flushInterval))
-			r.flushed = ci.Timestamp
 		}
 	} else {
 		r.segment(c, ci)
