@@ -114,8 +114,12 @@ func run(args []string) (err error) {
 		words = append(words, args[0])
 		args = args[1:]
 	}
-	if count < 0 {
-		return errors.New("-c wants a positive number")
+	// Zero is the Config's "no limit", but asked for by name it is more
+	// likely a slip than a wish to see everything; tcpdump refuses it too.
+	counted := false
+	fs.Visit(func(f *flag.Flag) { counted = counted || f.Name == "c" })
+	if counted && count < 1 {
+		return hinted{fmt.Errorf("-c wants a positive number of packets, not %d", count), "leave -c out to show every packet"}
 	}
 	iface := "lo"
 	if len(words) > 0 && !isFilterWord(words[0]) {
