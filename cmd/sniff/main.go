@@ -36,7 +36,7 @@ Flags (they may come before or after IFACE and FILTER):
     -r FILE       read a pcap or pcapng file (tcpdump, Wireshark, tshark)
                   instead of capturing
     -w FILE       also write the shown packets to FILE as a pcap
-    -c N          stop after N packets
+    -c N          stop after N packets (1 or more; default: no limit)
     --follow      show each TCP connection as a conversation, reassembled
     --stats       print per-connection packets, bytes, entropy and the
                   printable share at the end (Ctrl-C prints it too)
