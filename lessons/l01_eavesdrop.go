@@ -7,11 +7,13 @@ import (
 	"chatlab/protocol/chat"
 )
 
-// demoMessages are what alice types in lessons 1 and 2.
-var demoMessages = []string{
-	"hi bob, it's alice",
-	"my password is hunter2",
-	"meet me at 6pm by the library",
+// demoMessages returns what alice types in lessons 1 and 2.
+func demoMessages() []string {
+	return []string{
+		"hi bob, it's alice",
+		"my password is hunter2",
+		"meet me at 6pm by the library",
+	}
 }
 
 // watchedChat runs one alice-and-bob chat in mode under an eavesdropper
@@ -38,12 +40,13 @@ func watchedChat(ctx context.Context, e *Env, mode chat.Mode, msgs []string) (*r
 // stepPlainChat: a plain chat, and the eavesdropper reads every word.
 func stepPlainChat(ctx context.Context, e *Env) error {
 	e.banner("Live: alice and bob chat in plain mode; an eavesdropper watches the wire")
-	rec, err := watchedChat(ctx, e, chat.Plain, demoMessages)
+	msgs := demoMessages()
+	rec, err := watchedChat(ctx, e, chat.Plain, msgs)
 	if err != nil {
 		return err
 	}
 	wire := rec.all()
-	for _, m := range demoMessages {
+	for _, m := range msgs {
 		if !bytes.Contains(wire, []byte(m)) {
 			return failed("the eavesdropper should have read %q on the wire", m)
 		}

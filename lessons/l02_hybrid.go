@@ -13,12 +13,13 @@ import (
 // stepSecureChat: the same chat in secure mode is unreadable.
 func stepSecureChat(ctx context.Context, e *Env) error {
 	e.banner("Live: the same chat in secure mode, the handshake dissected field by field")
-	rec, err := watchedChat(ctx, e, chat.Secure, demoMessages)
+	msgs := demoMessages()
+	rec, err := watchedChat(ctx, e, chat.Secure, msgs)
 	if err != nil {
 		return err
 	}
 	wire := rec.all()
-	for _, m := range demoMessages {
+	for _, m := range msgs {
 		for _, word := range bytes.Fields([]byte(m)) {
 			if len(word) >= 5 && bytes.Contains(wire, word) {
 				return failed("the eavesdropper found %q from alice's messages on the wire", word)
@@ -41,7 +42,7 @@ func stepCompare(ctx context.Context, e *Env) error {
 		if err != nil {
 			return ev.finish(err)
 		}
-		_, err = w.converse(ctx, demoMessages, clientOpts{})
+		_, err = w.converse(ctx, demoMessages(), clientOpts{})
 		w.close()
 		if err != nil {
 			return ev.finish(err)

@@ -15,9 +15,11 @@ import (
 	"chatlab/protocol/weak"
 )
 
-// ivMessages: the first two are the same, the third is what an
-// eavesdropper who guesses the first recovers.
-var ivMessages = []string{"attack at dawn", "attack at dawn", "retreat at once"}
+// ivMessages returns lesson 3's messages: the first two are the same, the
+// third is what an eavesdropper who guesses the first recovers.
+func ivMessages() []string {
+	return []string{"attack at dawn", "attack at dawn", "retreat at once"}
+}
 
 // ivChat runs the iv messages under suite and returns the ciphertexts
 // alice's records carried (nonce and tag cut off).
@@ -36,7 +38,8 @@ func ivChat(ctx context.Context, e *Env, suite protocol.CipherSuite) ([][]byte, 
 	if err != nil {
 		return nil, ev.finish(err)
 	}
-	conv, err := w.converse(ctx, ivMessages, o)
+	msgs := ivMessages()
+	conv, err := w.converse(ctx, msgs, o)
 	w.close()
 	if err := ev.finish(err); err != nil {
 		return nil, err
@@ -44,15 +47,15 @@ func ivChat(ctx context.Context, e *Env, suite protocol.CipherSuite) ([][]byte, 
 	_, units := seenMessages(ev.rec, conv.alice, false)
 	var cts [][]byte
 	var views []string
-	for _, u := range units[:min(len(units), len(ivMessages))] {
+	for _, u := range units[:min(len(units), len(msgs))] {
 		body := u[protocol.RecordHeaderLen:]
 		ct := body[protocol.NonceSize : len(body)-protocol.TagSize]
 		cts = append(cts, ct)
 		views = append(views, fmt.Sprintf("nonce %x… ct % x", body[8:protocol.NonceSize], ct[:min(8, len(ct))]))
 	}
-	e.sideBySide("what alice typed", ivMessages, "on the wire (nonce, start of ciphertext)", views)
-	if len(cts) != len(ivMessages) {
-		return nil, failed("the eavesdropper should have seen %d records from alice, it saw %d", len(ivMessages), len(cts))
+	e.sideBySide("what alice typed", msgs, "on the wire (nonce, start of ciphertext)", views)
+	if len(cts) != len(msgs) {
+		return nil, failed("the eavesdropper should have seen %d records from alice, it saw %d", len(msgs), len(cts))
 	}
 	return cts, nil
 }
@@ -69,14 +72,15 @@ func stepFixedIV(ctx context.Context, e *Env) error {
 	}
 	e.alarm("the same message gave the same ciphertext: the eavesdropper sees that alice repeated herself")
 	// Keystream reuse: c1 XOR c3 = p1 XOR p3, so a guess at p1 gives p3.
-	guess := []byte(ivMessages[0])
+	msgs := ivMessages()
+	guess := []byte(msgs[0])
 	n := min(len(guess), len(cts[2]))
 	rec := make([]byte, n)
 	for i := range n {
 		rec[i] = cts[0][i] ^ cts[2][i] ^ guess[i]
 	}
 	e.printf("  the eavesdropper guesses message 1 is %q;\n  ciphertext 1 ⊕ ciphertext 3 ⊕ guess = %q\n\n", guess, rec)
-	if string(rec) != ivMessages[2][:n] {
+	if string(rec) != msgs[2][:n] {
 		return failed("the reused keystream should give away message 3, got %q", rec)
 	}
 	e.alarm("one guessed message decrypted another, without the key")
@@ -97,19 +101,26 @@ func stepFreshNonce(ctx context.Context, e *Env) error {
 	return nil
 }
 
-// originalMessages is a short conversation in the original program's
-// format, alice's messages and bob's replies, which the original server
-// relayed down alice's connection under her key. The sniffer recovers it
-// from the reused keystream alone.
-var originalMessages = []string{"hello bob", "the safe code is 0451, don't tell anyone", "ok", "bye"}
+// originalMessages returns a short conversation in the original program's
+// format: alice's messages (originalReplies has bob's), which the original
+// server relayed down alice's connection under her key. The sniffer
+// recovers it from the reused keystream alone.
+func originalMessages() []string {
+	return []string{"hello bob", "the safe code is 0451, don't tell anyone", "ok", "bye"}
+}
 
-var originalReplies = []string{"hi", "yes", "k", "cu"}
+// originalReplies returns bob's answers to originalMessages.
+func originalReplies() []string {
+	return []string{"hi", "yes", "k", "cu"}
+}
 
 // originalSecret is the message the lesson's claim is about.
 const originalSecret = "the safe code is 0451"
 
-// originalCribs are guesses a passive eavesdropper would make.
-var originalCribs = []string{"alice", "hello"}
+// originalCribs returns guesses a passive eavesdropper would make.
+func originalCribs() []string {
+	return []string{"alice", "hello"}
+}
 
 // stepOriginal: the original program's traffic, and the sniffer's
 // recovery of its text by the reused keystream.
@@ -118,11 +129,11 @@ func stepOriginal(ctx context.Context, e *Env) error {
 	var out strings.Builder
 	// The sniffer's report goes to out: the step shows its IV-reuse part
 	// and checks the claim on it.
-	ev, err := e.eavesdrop(ctx, eavesConfig{cribs: originalCribs, out: &out})
+	ev, err := e.eavesdrop(ctx, eavesConfig{cribs: originalCribs(), out: &out})
 	if err != nil {
 		return err
 	}
-	if err := originalSession(ctx, e, ev, originalMessages); err != nil {
+	if err := originalSession(ctx, e, ev, originalMessages()); err != nil {
 		return ev.finish(err)
 	}
 	if _, err := ev.stop(); err != nil {
@@ -180,7 +191,7 @@ func originalSession(ctx context.Context, e *Env, ev *eavesdropper, msgs []strin
 		if err != nil {
 			return
 		}
-		for _, reply := range originalReplies {
+		for _, reply := range originalReplies() {
 			m, err := lc.ReadFrame()
 			if err != nil {
 				return

@@ -14,8 +14,10 @@ import (
 	"chatlab/protocol/chat"
 )
 
-// mitmMessages are what alice types through the man in the middle.
-var mitmMessages = []string{"the door code is 4711", "see you inside"}
+// mitmMessages returns what alice types through the man in the middle.
+func mitmMessages() []string {
+	return []string{"the door code is 4711", "see you inside"}
+}
 
 // mitm is a started man-in-the-middle world and what the attacker read.
 type mitm struct {
@@ -75,21 +77,22 @@ func stepMITM(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	conv, err := m.w.converse(ctx, mitmMessages, clientOpts{})
+	msgs := mitmMessages()
+	conv, err := m.w.converse(ctx, msgs, clientOpts{})
 	if err := m.finish(err); err != nil {
 		return err
 	}
 	read, _ := m.seen()
 	var shown []string
-	for _, msg := range mitmMessages {
+	for _, msg := range msgs {
 		if contains(read, msg) {
 			shown = append(shown, fmt.Sprintf("%q", msg))
 		} else {
 			shown = append(shown, "(nothing)")
 		}
 	}
-	e.sideBySide("what alice typed", mitmMessages, "what the man in the middle read", shown)
-	for i, msg := range mitmMessages {
+	e.sideBySide("what alice typed", msgs, "what the man in the middle read", shown)
+	for i, msg := range msgs {
 		if i >= len(conv.received) || conv.received[i] != msg {
 			return failed("bob should have received alice's messages intact, so nobody notices; he got %q", conv.received)
 		}

@@ -15,8 +15,10 @@ import (
 	"chatlab/sniff"
 )
 
-// secretMessages are recorded in lesson 8 and read back with the key.
-var secretMessages = []string{"the exam answers are in room 12", "burn this message"}
+// secretMessages returns what lesson 8 records and reads back with the key.
+func secretMessages() []string {
+	return []string{"the exam answers are in room 12", "burn this message"}
+}
 
 // stepRecordAndSteal: record a session, steal the key later, decrypt.
 func stepRecordAndSteal(ctx context.Context, e *Env) error {
@@ -35,7 +37,8 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 	if err != nil {
 		return ev.finish(err)
 	}
-	_, err = w.converse(ctx, secretMessages, clientOpts{})
+	msgs := secretMessages()
+	_, err = w.converse(ctx, msgs, clientOpts{})
 	w.close()
 	if err := ev.finish(err); err != nil {
 		return err
@@ -54,7 +57,7 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range secretMessages {
+	for _, m := range msgs {
 		if strings.Contains(without, m) {
 			return failed("without the key the recording should not show %q", m)
 		}
@@ -72,7 +75,7 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 		return err
 	}
 	e.printf("%s\n", decryptedLines(with))
-	for _, m := range secretMessages {
+	for _, m := range msgs {
 		if !strings.Contains(with, m) {
 			return failed("with the stolen key the recording should decrypt to show %q", m)
 		}
@@ -102,8 +105,9 @@ func readCapture(ctx context.Context, path string, key *rsa.PrivateKey) (string,
 // decryptedLines keeps the sniffer's lines that show decrypted text.
 func decryptedLines(report string) string {
 	var keep []string
+	msgs := secretMessages()
 	for _, l := range strings.Split(report, "\n") {
-		for _, m := range secretMessages {
+		for _, m := range msgs {
 			if strings.Contains(l, m) {
 				keep = append(keep, l)
 				break

@@ -103,7 +103,7 @@ func TestTexts(t *testing.T) {
 
 func TestLesson1EavesdropperReadsPlainChat(t *testing.T) {
 	out := runStep(t, stepPlainChat)
-	for _, m := range demoMessages {
+	for _, m := range demoMessages() {
 		if !strings.Contains(out, `"`+m+`"`) {
 			t.Errorf("the side-by-side view does not show %q as seen on the wire", m)
 		}
@@ -117,7 +117,7 @@ func TestLesson2SecureChatUnreadable(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	if strings.Contains(out, `"`+demoMessages[1]+`"`) {
+	if strings.Contains(out, `"`+demoMessages()[1]+`"`) {
 		t.Errorf("a secure message appears in the clear")
 	}
 }
