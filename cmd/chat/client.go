@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,8 +38,12 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *pin != "" && !strings.HasPrefix(*pin, "SHA256:") {
-		return withHint(fmt.Errorf("--fingerprint %q does not start with SHA256:", *pin), "copy the fingerprint the server prints at start")
+	if *pin != "" && !validFingerprint(*pin) {
+		return withHint(fmt.Errorf("--fingerprint %q is not a fingerprint", *pin),
+			"copy the whole SHA256:... line the server prints at start (43 characters after SHA256:)")
+	}
+	if err := protocol.ValidName(*name); err != nil {
+		return withHint(fmt.Errorf("--name %q: %v", *name, err), "for example --name alice")
 	}
 	cfg := chat.ClientConfig{Mode: mode, Addr: *addr, Name: *name, Fingerprint: *pin}
 	if mode == chat.Secure && *pin == "" {
@@ -64,6 +70,13 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "chat: plain mode: what you type crosses the network as readable text")
 	}
 	return converse(cl, term, stdin)
+}
+
+// validFingerprint checks the form "SHA256:" + unpadded base64 of 32 bytes.
+func validFingerprint(fp string) bool {
+	b64, ok := strings.CutPrefix(fp, "SHA256:")
+	sum, err := base64.RawStdEncoding.DecodeString(b64)
+	return ok && err == nil && len(sum) == sha256.Size
 }
 
 func defaultName() string {
@@ -95,7 +108,7 @@ func dialHint(err error, cfg chat.ClientConfig) error {
 	var changed *protocol.FingerprintChangedError
 	switch {
 	case errors.As(err, &changed):
-		return withHint(fmt.Errorf("REFUSING TO CONNECT: %w", err), "if the server's owner confirms the new fingerprint, delete that line and connect again")
+		return withHint(fmt.Errorf("REFUSING TO CONNECT: %s", changed.Error()), "if the server's owner confirms the new fingerprint, delete that line and connect again")
 	case errors.Is(err, chat.ErrPinMismatch):
 		return withHint(err, "someone may be in the middle; check the fingerprint the server printed")
 	case errors.Is(err, chat.ErrServerIsPlain), errors.Is(err, chat.ErrServerIsSecure):
@@ -124,6 +137,7 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 	defer close(stop) // lets the input reader go once the conversation ends
 	go readInput(stdin, typed, inputDone, stop)
 
+	defer term.finish()
 	term.prompt()
 	for {
 		select {
@@ -134,7 +148,7 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 				if err != nil {
 					return err
 				}
-				return leave(received)
+				return leave(received, term)
 			}
 			term.prompt()
 		case err := <-inputDone:
@@ -144,7 +158,7 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 			if err := cl.Quit(); err != nil {
 				return fmt.Errorf("leave: %w", err)
 			}
-			return leave(received)
+			return leave(received, term)
 		}
 	}
 }
@@ -168,16 +182,23 @@ func handleTyped(cl *chat.Client, term *terminal, line string) (quit bool, err e
 	return strings.TrimSpace(line) == "/quit", nil
 }
 
-// leave waits for the server to close after /quit.
-func leave(received <-chan error) error {
+// leave waits for the server to close after /quit. Being thrown out
+// meanwhile is still an error, so scripts can tell.
+func leave(received <-chan error, term *terminal) error {
 	select {
 	case <-received:
 	case <-time.After(leaveGrace):
+	}
+	if reason := term.disconnected(); reason != "" {
+		return fmt.Errorf("the server disconnected this client: %s", reason)
 	}
 	return nil
 }
 
 func serverGone(err error, term *terminal) error {
+	if reason := term.disconnected(); reason != "" {
+		return fmt.Errorf("the server disconnected this client: %s", reason)
+	}
 	if term.sawShutdown() {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"chatlab/protocol/chat"
 )
 
 // cliDeadline bounds every command these tests run.
@@ -124,9 +127,11 @@ func TestUsageAndBadArguments(t *testing.T) {
 		{nil, "chat: error: no subcommand"},
 		{[]string{"serve"}, `chat: error: unknown subcommand "serve"`},
 		{[]string{"server", "--plain", "--secure"}, "chat: error: --plain and --secure both given"},
-		{[]string{"client", "--fingerprint", "abc"}, "does not start with SHA256:"},
+		{[]string{"client", "--fingerprint", "abc"}, `--fingerprint "abc" is not a fingerprint`},
+		{[]string{"client", "--fingerprint", "SHA256:..."}, "43 characters after SHA256:"},
+		{[]string{"client", "--name", "bad!"}, "chat: hint: for example --name alice"},
+		{[]string{"server", "--listen", "127.0.0.1:99999"}, "a port from 1 to 65535"},
 		{[]string{"client", "extra"}, `unexpected argument "extra"`},
-		{[]string{"server", "--listen", "127.0.0.1:99999"}, "chat: hint:"},
 	} {
 		_, stderr, code := b.run(t, "", tc.args...)
 		if code != 1 || !strings.Contains(stderr, tc.want) {
@@ -258,5 +263,61 @@ func TestReadTypedLine(t *testing.T) {
 		if got != want.line || (err == io.EOF) != want.eof || (err != nil && err != io.EOF) {
 			t.Fatalf("got %d bytes %.10q, %v; want %.10q", len(got), got, err, want.line)
 		}
+	}
+}
+
+// TestThrownOutExitsNonZero: a client the server disconnects exits 1 and
+// says why, even when its input had ended and it was on its way out.
+func TestThrownOutExitsNonZero(t *testing.T) {
+	b := buildChat(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a plain server that throws every member out
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(cliDeadline))
+			fmt.Fprintln(c, chat.Banner)
+			bufio.NewReader(c).ReadString('\n')
+			fmt.Fprintln(c, "* error: you were disconnected: bad record")
+			c.Close()
+		}
+	}()
+	for _, stdin := range []string{"hi\n", ""} {
+		_, stderr, code := b.run(t, stdin, "client", "--plain", "--connect", ln.Addr().String(), "--name", "alice")
+		if code != 1 || !strings.Contains(stderr, "chat: error: the server disconnected this client: bad record") {
+			t.Errorf("stdin %q: exit %d, stderr %q", stdin, code, stderr)
+		}
+	}
+}
+
+func TestKeyAndListenErrorsHint(t *testing.T) {
+	b := buildChat(t)
+	missingDir := filepath.Join(b.dir, "no", "such", "dir", "k.pem")
+	_, stderr, code := b.run(t, "", "server", "--listen", "127.0.0.1:0", "--key", missingDir)
+	if code != 1 || !strings.Contains(stderr, "the directory for --key must exist") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "no")); !os.IsNotExist(err) {
+		t.Fatal("a directory was made for a --key path")
+	}
+	// A bad address leaves no key behind.
+	newKey := filepath.Join(b.dir, "new.key")
+	_, stderr, code = b.run(t, "", "server", "--listen", "127.0.0.1:99999", "--key", newKey)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(newKey); !os.IsNotExist(err) {
+		t.Fatal("a key was made although the server could not listen")
+	}
+	addr, _, _, _ := b.server(t, "--plain")
+	_, stderr, _ = b.run(t, "", "server", "--plain", "--listen", addr)
+	if !strings.Contains(stderr, "another server is running there") {
+		t.Fatalf("address in use: %s", stderr)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -41,6 +43,12 @@ func runServer(args []string, stderr io.Writer) error {
 	if *quiet {
 		logger = log.New(io.Discard, "", 0)
 	}
+	// Listen first: a bad address should not leave a new key behind.
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return listenError(*listen, err)
+	}
+	defer ln.Close()
 	cfg := chat.Config{Mode: mode, Log: logger}
 	if mode == chat.Secure {
 		if cfg.Key, err = serverKey(*keyPath, stderr); err != nil {
@@ -50,10 +58,6 @@ func runServer(args []string, stderr io.Writer) error {
 	srv, err := chat.NewServer(cfg)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return withHint(fmt.Errorf("listen on %s: %w", *listen, err), "is another server running there? pick another with --listen 127.0.0.1:9001")
 	}
 	fmt.Fprintf(stderr, "chat: %s server listening on %s\n", mode, ln.Addr())
 	if mode == chat.Secure {
@@ -83,6 +87,18 @@ func runServer(args []string, stderr io.Writer) error {
 	return nil
 }
 
+// listenError explains why the address could not be used.
+func listenError(addr string, err error) error {
+	err = fmt.Errorf("listen on %s: %w", addr, err)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return withHint(err, "another server is running there; stop it, or pick another address with --listen 127.0.0.1:9001")
+	case errors.Is(err, syscall.EACCES):
+		return withHint(err, "ports below 1024 need root; use one like --listen 127.0.0.1:9000")
+	}
+	return withHint(err, "--listen wants HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9000")
+}
+
 // serverKey loads the key, or makes and saves one on first start.
 func serverKey(path string, stderr io.Writer) (*rsa.PrivateKey, error) {
 	if path == "" {
@@ -90,11 +106,21 @@ func serverKey(path string, stderr io.Writer) (*rsa.PrivateKey, error) {
 		if err != nil {
 			return nil, withHint(err, "or name a key file with --key FILE")
 		}
+		// Only the default place is made on demand; a --key path must be
+		// in a directory that exists, so a typo makes no directories.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, withHint(fmt.Errorf("config dir: %w", err), "or name a key file with --key FILE")
+		}
 		path = filepath.Join(dir, "server.key")
 	}
 	key, created, err := protocol.LoadOrCreateKey(path, rand.Reader)
-	if err != nil {
-		return nil, withHint(err, "check the file's permissions, or give another path with --key FILE (a missing file is created)")
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return nil, withHint(err, "check the file's permissions, or give another path with --key FILE")
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, withHint(err, "the directory for --key must exist; a missing key file in it is created")
+	case err != nil:
+		return nil, withHint(err, "--key wants an RSA-2048 private key in PEM; point it at another file, or move this one away to have a new key made")
 	}
 	if created {
 		fmt.Fprintf(stderr, "chat: made a new RSA-2048 key in %s\n", path)

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/fatih/color"
@@ -21,6 +22,7 @@ type terminal struct {
 
 	mu       sync.Mutex
 	shutdown bool
+	kicked   string // why the server disconnected us, if it did
 	notice   *color.Color
 	names    []*color.Color
 }
@@ -60,6 +62,9 @@ func (t *terminal) show(l chat.Line) {
 	if l.Notice && l.Text == chat.ShutdownNotice[len(chat.NoticePrefix):] {
 		t.shutdown = true
 	}
+	if reason, ok := strings.CutPrefix(l.Text, "error: you were disconnected: "); ok && l.Notice {
+		t.kicked = reason
+	}
 	if t.interactive {
 		fmt.Fprint(t.out, "\r\033[K") // clear the prompt line
 	}
@@ -81,6 +86,23 @@ func (t *terminal) prompt() {
 	if t.interactive {
 		t.mu.Lock()
 		fmt.Fprint(t.out, "> ")
+		t.mu.Unlock()
+	}
+}
+
+// disconnected returns the server's reason for throwing this member out,
+// or "".
+func (t *terminal) disconnected() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.kicked
+}
+
+// finish clears the prompt, so the shell's own starts on a clean line.
+func (t *terminal) finish() {
+	if t.interactive {
+		t.mu.Lock()
+		fmt.Fprint(t.out, "\r\033[K")
 		t.mu.Unlock()
 	}
 }
