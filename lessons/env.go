@@ -34,7 +34,8 @@ const captureIface = "lo"
 // Env is what a step prints to and runs with.
 type Env struct {
 	// Out is shared by the lesson, the sniffer and the relay.
-	Out   io.Writer
+	Out io.Writer
+	// Color says Out takes colour.
 	Color bool
 	// Dir is a scratch directory for keys and recordings.
 	Dir string
@@ -126,10 +127,11 @@ func (e *Env) alarm(s string) { fmt.Fprintln(e.Out, e.pal.bad.Sprint("✘ "+s)) 
 
 // ClaimError is returned when a lesson's claim did not hold.
 type ClaimError struct {
-	Lesson int
-	Claim  string
+	Lesson int    // the lesson's number
+	Claim  string // what should have held, and what happened instead
 }
 
+// Error says which claim did not hold.
 func (c *ClaimError) Error() string {
 	return fmt.Sprintf("lessons: the claim did not hold: %s", c.Claim)
 }

@@ -14,15 +14,16 @@ import (
 //go:embed [0-9][0-9]-*.md
 var texts embed.FS
 
-// Step is one live part of a lesson. It prints to the Env and returns an
-// error if the lesson's claim did not hold.
+// Step is one live part of a lesson. It prints to the Env and returns a
+// *ClaimError if the lesson's claim did not hold, or another error if the
+// scenario itself failed (a capture that did not drain, say).
 type Step func(ctx context.Context, e *Env) error
 
 // Lesson is one lesson: its text and the steps its text calls for.
 type Lesson struct {
-	Number int
-	Slug   string
-	Title  string
+	Number int    // from 1, as the lesson command takes it
+	Slug   string // the file name's words, such as "ivs"
+	Title  string // the text's first line, without the "# "
 	// Text is the Markdown, as it reads on a code-hosting site.
 	Text string
 	// Watches says the lesson puts a chat on the wire for an eavesdropper.
@@ -33,9 +34,9 @@ type Lesson struct {
 // Section is a part of a lesson's text, from one "## " heading to the
 // next, with the steps it asks to run after it is shown.
 type Section struct {
-	Heading string // empty for the part before the first heading
-	Body    string
-	Steps   []string
+	Heading string   // empty for the part before the first heading
+	Body    string   // the Markdown, without the run markers
+	Steps   []string // names of the steps to run, in order
 }
 
 // stepMarker is how a text asks for a live step, invisibly on a

@@ -15,7 +15,9 @@ type Options struct {
 	// Auto runs straight through without pausing.
 	Auto bool
 	// In is where Enter is read; at its end the lesson carries on alone.
-	In  io.Reader
+	In io.Reader
+	// Out receives the lesson's text and everything its steps print;
+	// nil discards it.
 	Out io.Writer
 	// Color turns on colour; the caller decides (terminal, NO_COLOR).
 	Color bool

@@ -26,9 +26,9 @@ const (
 
 // Event is one thing the relay saw or did, for lessons and tests.
 type Event struct {
-	Conn       int // connection number, from 1
-	Kind       EventKind
-	FromClient bool
+	Conn       int       // connection number, from 1
+	Kind       EventKind // what happened
+	FromClient bool      // the record or message went client to server
 	// Record is the client's data record (or line) number, from 1; zero
 	// for handshake records and for the server's direction.
 	Record int
@@ -38,7 +38,8 @@ type Event struct {
 	Body []byte
 	// Text is a decrypted message (Decrypted).
 	Text string
-	Err  error
+	// Err is why a connection ended or a key was refused (Closed, Refused).
+	Err error
 }
 
 // printer writes the relay's report, one whole line per write, so it
@@ -85,6 +86,8 @@ type SyncWriter struct {
 // NewSyncWriter wraps w.
 func NewSyncWriter(w io.Writer) *SyncWriter { return &SyncWriter{w: w} }
 
+// Write writes b to the underlying writer, holding off other writers
+// until it returns.
 func (s *SyncWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
