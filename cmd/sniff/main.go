@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -123,6 +124,12 @@ func run(args []string) (err error) {
 	}
 	iface := "lo"
 	if len(words) > 0 && !isFilterWord(words[0]) {
+		// A first word that is neither a filter word nor an interface is
+		// a mistake, not an interface name to ignore (with -r, say).
+		if _, err := net.InterfaceByName(words[0]); err != nil {
+			return hinted{fmt.Errorf("%q is neither an interface nor a filter word", words[0]),
+				"interfaces: " + interfaceNames() + "; a filter looks like: port 9000 and host 127.0.0.1"}
+		}
 		iface, words = words[0], words[1:]
 	}
 	flt, err := filter.Parse(words)
@@ -168,6 +175,9 @@ func run(args []string) (err error) {
 
 	if read != "" {
 		f, err := os.Open(read)
+		if errors.Is(err, os.ErrPermission) {
+			return hinted{err, "the file is not readable by you; check its permissions (captures made as root often are not)"}
+		}
 		if err != nil {
 			return hinted{err, "-r wants a pcap or pcapng file, e.g. one written by sniff -w or tcpdump -w"}
 		}
@@ -201,4 +211,17 @@ func isFilterWord(w string) bool {
 	}
 	_, err := strconv.Atoi(w)
 	return err == nil
+}
+
+// interfaceNames lists this machine's interfaces for a hint.
+func interfaceNames() string {
+	ifs, err := net.Interfaces()
+	if err != nil || len(ifs) == 0 {
+		return "lo"
+	}
+	names := make([]string, len(ifs))
+	for i, ifc := range ifs {
+		names[i] = ifc.Name
+	}
+	return strings.Join(names, ", ")
 }

@@ -60,6 +60,9 @@ func TestErrorsNameProblemAndFix(t *testing.T) {
 		{[]string{"lo", "port", "abc"}, []string{`port "abc" is not a number`, "sniff: hint: a filter looks like"}},
 		{[]string{"lo", "portt", "9000"}, []string{`unknown word "portt"`}},
 		{[]string{"-c", "x"}, []string{"sniff: error:"}},
+		{[]string{"-c", "0"}, []string{"-c wants a positive number of packets", "sniff: hint: leave -c out"}},
+		{[]string{"-r", "../../sniff/testdata/plain.pcap", "udp"}, []string{`"udp" is neither an interface nor a filter word`, "interfaces: "}},
+		{[]string{"nosuchif0", "port", "9000"}, []string{`"nosuchif0" is neither an interface`}},
 	} {
 		_, stderr, code := runSniff(t, bin, tc.args...)
 		if code != 1 {
