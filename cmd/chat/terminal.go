@@ -82,10 +82,12 @@ func (t *terminal) show(l chat.Line) {
 // local prints a notice that came from the client itself.
 func (t *terminal) local(text string) { t.show(chat.Line{Notice: true, Text: text}) }
 
+// prompt shows "> " at the start of a cleared line, so a prompt that a
+// message just printed is not doubled.
 func (t *terminal) prompt() {
 	if t.interactive {
 		t.mu.Lock()
-		fmt.Fprint(t.out, "> ")
+		fmt.Fprint(t.out, "\r\033[K> ")
 		t.mu.Unlock()
 	}
 }
