@@ -146,7 +146,7 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 		case line := <-typed:
 			if quit, err := handleTyped(cl, term, line); err != nil || quit {
 				if err != nil {
-					return err
+					return sendFailed(err, received, term)
 				}
 				return leave(received, term)
 			}
@@ -156,7 +156,7 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 				return fmt.Errorf("read input: %w", err)
 			}
 			if err := cl.Quit(); err != nil {
-				return fmt.Errorf("leave: %w", err)
+				return sendFailed(fmt.Errorf("leave: %w", err), received, term)
 			}
 			return leave(received, term)
 		}
@@ -193,6 +193,17 @@ func leave(received <-chan error, term *terminal) error {
 		return fmt.Errorf("the server disconnected this client: %s", reason)
 	}
 	return nil
+}
+
+// sendFailed explains a failed send. The server has usually gone, and
+// the receiving half knows why (it may have said so), so ask it first.
+func sendFailed(err error, received <-chan error, term *terminal) error {
+	select {
+	case rerr := <-received:
+		return serverGone(rerr, term)
+	case <-time.After(leaveGrace):
+		return err
+	}
 }
 
 func serverGone(err error, term *terminal) error {
