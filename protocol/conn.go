@@ -171,13 +171,18 @@ func (p *PlainConn) ReadMessage() (string, error) {
 }
 
 // ReadLine reads a line of at most max bytes from br. It stops reading as
-// soon as the limit is passed, so an endless line costs nothing.
+// soon as the limit is passed, so an endless line costs nothing. The line
+// may point into br's buffer: it is valid until the next read.
 func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
 	var line []byte
 	for {
 		frag, err := br.ReadSlice('\n')
 		if len(line)+len(frag) > max+2 { // room for "\r\n"
 			return nil, ErrMessageTooLong
+		}
+		if line == nil && err == nil {
+			line = frag // the common case: the whole line is in the buffer
+			break
 		}
 		line = append(line, frag...)
 		if err == bufio.ErrBufferFull {
