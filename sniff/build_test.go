@@ -187,6 +187,13 @@ func handshakeVector(t testing.TB) map[string][]byte {
 // weakScenario is a secure connection on the fixed-nonce suite. Its key
 // exchange is random, so the pcap made from it is kept in testdata.
 func weakScenario(t testing.TB) scenario {
+	return weakSession(t, "weak", ap("127.0.0.1:40003"), []string{"alice", "hello bob", "meet me at noon", "hello carol"}, nil)
+}
+
+// weakSession is a connection on the fixed-nonce suite: the hello, the key
+// exchange, the client's lines and then the server's, each direction
+// under its own key.
+func weakSession(t testing.TB, name string, client netip.AddrPort, fromClient, fromServer []string) scenario {
 	key := loadTestKey(t)
 	body, err := protocol.MarshalHello(&key.PublicKey, protocol.SuiteFixedIVGCM)
 	if err != nil {
@@ -199,13 +206,14 @@ func weakScenario(t testing.TB) scenario {
 		t.Fatal(err)
 	}
 	kex := protocol.AppendRecord(nil, protocol.TypeKeyExchange, wrapped)
-	c2sKey, _, err := protocol.DeriveKeys(session, protocol.Transcript(hello, kex))
+	c2sKey, s2cKey, err := protocol.DeriveKeys(session, protocol.Transcript(hello, kex))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev := []event{{false, hello}, {true, kex}}
-	ev = append(ev, sealAll(t, weak.FixedIVGCM(), c2sKey, true, "alice", "hello bob", "meet me at noon", "hello carol")...)
-	return scenario{name: "weak", client: ap("127.0.0.1:40003"), server: ap("127.0.0.1:9000"), events: ev}
+	ev = append(ev, sealAll(t, weak.FixedIVGCM(), c2sKey, true, fromClient...)...)
+	ev = append(ev, sealAll(t, weak.FixedIVGCM(), s2cKey, false, fromServer...)...)
+	return scenario{name: name, client: client, server: ap("127.0.0.1:9000"), events: ev}
 }
 
 // legacyMessages is the conversation in the original program's format.

@@ -187,7 +187,7 @@ func TestIVReuseBounded(t *testing.T) {
 	for _, want := range []string{
 		"20000 records share IV",
 		"the first 64 are kept and analysed",
-		`record 1 client → server  "hello.`,
+		`record 1 client → server  if the crib "hello" is right: "hello.`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the recovery lacks %q:\n%.2000s", want, out.String())

@@ -80,3 +80,12 @@ func hexString(b []byte) string {
 	}
 	return string(s)
 }
+
+// plural writes a count and a noun, adding "s" unless the count is one:
+// "1 byte", "2 bytes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
