@@ -43,6 +43,8 @@ type eavesdropper struct {
 	rec     *recording
 	tap     *sniff.Tap
 
+	// ctx is the lesson's: once it is done, nobody waits for a drain.
+	ctx    context.Context
 	mu     sync.Mutex
 	ports  map[uint16]bool
 	cancel context.CancelFunc
@@ -69,7 +71,7 @@ func (e *Env) eavesdrop(ctx context.Context, cfg eavesConfig) (*eavesdropper, er
 		out = io.Discard
 	}
 	scfg := sniff.Config{Out: out, Color: e.Color, Follow: true, Key: cfg.key, Cribs: cfg.cribs, Stats: cfg.stats, Live: true}
-	ev := &eavesdropper{capture: capture, rec: &recording{}, ports: map[uint16]bool{}}
+	ev := &eavesdropper{capture: capture, rec: &recording{}, ports: map[uint16]bool{}, ctx: ctx}
 	if !capture {
 		ev.tap = sniff.NewTap(scfg)
 		return ev, nil
@@ -122,7 +124,7 @@ func (ev *eavesdropper) stop() ([]sniff.ConnStats, error) {
 		stats := ev.tap.Stats()
 		return stats, ev.tap.Close()
 	}
-	drained := ev.rec.waitFinished(drainTimeout)
+	drained := ev.rec.waitFinished(ev.ctx, drainTimeout)
 	ev.cancel()
 	r := <-ev.done
 	return r.stats, errors.Join(drained, r.err)

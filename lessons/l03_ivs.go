@@ -222,6 +222,7 @@ func originalSession(ctx context.Context, e *Env, ev *eavesdropper, msgs []strin
 	if err != nil {
 		return fmt.Errorf("lessons: connect: %w", err)
 	}
+	defer context.AfterFunc(ctx, func() { c.Close() })()
 	ev.rec.expect(addrPortOfConn(c))
 	lc, _, err := legacy.Client(c, nil)
 	if err != nil {

@@ -3,10 +3,13 @@ package lessons
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"chatlab/lessons/attack"
@@ -232,4 +235,60 @@ func TestPausesEndAtEOF(t *testing.T) {
 	if strings.Contains(out.String(), "Exercise") {
 		t.Error("q did not quit")
 	}
+}
+
+// TestPauseEndsWhenStopped: a lesson waiting for Enter on an input that
+// never comes stops when its context ends, and says so.
+func TestPauseEndsWhenStopped(t *testing.T) {
+	l, err := Get(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w := io.Pipe()
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	paused := make(chan struct{})
+	out := &watchWriter{want: "Enter: next", seen: paused}
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, l, Options{In: r, Out: out, Watch: WatchTap, Dir: t.TempDir()}) }()
+	<-paused
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v, want context.Canceled", err)
+	}
+}
+
+// TestEndAtEOFQuits: on a terminal, Ctrl-D (the end of input) at a pause
+// ends the lesson.
+func TestEndAtEOFQuits(t *testing.T) {
+	l, err := Get(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), l, Options{In: strings.NewReader(""), EndAtEOF: true, Out: &out, Watch: WatchTap, Dir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "Exercise") {
+		t.Error("the end of input did not end the lesson")
+	}
+}
+
+// watchWriter closes seen the first time want has been written to it.
+type watchWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+}
+
+func (w *watchWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(b)
+	if w.seen != nil && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+		w.seen = nil
+	}
+	return len(b), nil
 }

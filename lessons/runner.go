@@ -14,8 +14,12 @@ import (
 type Options struct {
 	// Auto runs straight through without pausing.
 	Auto bool
-	// In is where Enter is read; at its end the lesson carries on alone.
+	// In is where Enter is read; at its end the lesson carries on alone,
+	// unless EndAtEOF.
 	In io.Reader
+	// EndAtEOF makes the end of In end the lesson, as Ctrl-D does on a
+	// terminal; a pipe that ends only means nobody is there to press Enter.
+	EndAtEOF bool
 	// Out receives the lesson's text and everything its steps print;
 	// nil discards it.
 	Out io.Writer
@@ -40,8 +44,16 @@ func List(w io.Writer) {
 
 // Run shows lesson l section by section, runs its steps where the text
 // asks for them, and pauses for Enter between sections unless Auto. It
-// returns a *ClaimError if a step's claim did not hold.
+// returns a *ClaimError if a step's claim did not hold. When ctx is done
+// (the person pressed Ctrl-C), it stops as soon as the step under way has
+// let go of its connections, removes its scratch directory and returns
+// ctx.Err(), whatever else went wrong on the way out.
 func Run(ctx context.Context, l Lesson, opt Options) (err error) {
+	defer func() {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+	}()
 	if opt.Out == nil {
 		opt.Out = io.Discard
 	}
@@ -59,9 +71,9 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 		}
 	}
 	env := newEnv(opt.Out, opt.Color, opt.Watch, opt.Dir, opt.Exe)
-	p := pauser{auto: opt.Auto, out: env.Out, pal: env.pal}
+	p := pauser{auto: opt.Auto, out: env.Out, pal: env.pal, endAtEOF: opt.EndAtEOF}
 	if !opt.Auto && opt.In != nil {
-		p.in = bufio.NewReader(opt.In)
+		p.lines = readLines(opt.In)
 	}
 	env.printf("%s\n", env.pal.heading.Sprint(l.Title))
 	sections := l.Sections()
@@ -90,8 +102,11 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 				return err
 			}
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if i < len(sections)-1 {
-			if quit := p.pause(); quit {
+			if quit := p.pause(ctx); quit {
 				return nil
 			}
 		}
@@ -101,23 +116,50 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 
 // pauser waits for Enter between sections.
 type pauser struct {
-	auto bool
-	in   *bufio.Reader
-	out  io.Writer
-	pal  *palette
+	auto     bool
+	endAtEOF bool
+	// lines delivers what is typed, one line at a time, and is closed at
+	// the end of input; nil when nobody is there to type.
+	lines <-chan string
+	out   io.Writer
+	pal   *palette
+}
+
+// readLines reads in on a goroutine of its own, so a pause can give up
+// waiting when the lesson is stopped. The goroutine ends with the input.
+func readLines(in io.Reader) <-chan string {
+	ch := make(chan string)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+	}()
+	return ch
 }
 
 // pause waits for a line. At the end of input it stops waiting for good,
-// so a lesson with stdin closed or piped still finishes. "q" quits.
-func (p *pauser) pause() (quit bool) {
-	if p.auto || p.in == nil {
+// so a lesson with stdin closed or piped still finishes, unless endAtEOF
+// says the end of input means Ctrl-D. "q" quits, and so does ctx ending.
+func (p *pauser) pause(ctx context.Context) (quit bool) {
+	if p.auto || p.lines == nil {
 		return false
 	}
-	fmt.Fprint(p.out, p.pal.dim.Sprint("\n── Enter: next · q: quit ──"))
-	line, err := p.in.ReadString('\n')
-	fmt.Fprintln(p.out)
-	if err != nil {
-		p.in = nil
+	prompt := "\n── Enter: next · q Enter or Ctrl-C: quit ──"
+	if p.endAtEOF {
+		prompt = "\n── Enter: next · q Enter, Ctrl-D or Ctrl-C: quit ──"
 	}
-	return strings.TrimSpace(line) == "q"
+	fmt.Fprint(p.out, p.pal.dim.Sprint(prompt))
+	defer fmt.Fprintln(p.out)
+	select {
+	case <-ctx.Done():
+		return true
+	case line, ok := <-p.lines:
+		if !ok {
+			p.lines = nil
+			return p.endAtEOF
+		}
+		return strings.TrimSpace(line) == "q"
+	}
 }

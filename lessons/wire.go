@@ -2,6 +2,7 @@ package lessons
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -142,8 +143,9 @@ func (r *recording) pending() []string {
 
 // waitFinished waits until the recording is finished: every expected
 // connection seen, and each one ended both ways. After timeout it gives
-// up with an error naming what did not end.
-func (r *recording) waitFinished(timeout time.Duration) error {
+// up with an error naming what did not end; when ctx is done it gives up
+// at once, with ctx's error.
+func (r *recording) waitFinished(ctx context.Context, timeout time.Duration) error {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	r.mu.Lock()
@@ -161,6 +163,9 @@ func (r *recording) waitFinished(timeout time.Duration) error {
 		select {
 		case <-changed:
 			r.mu.Lock()
+		case <-ctx.Done():
+			r.mu.Lock()
+			return ctx.Err()
 		case <-t.C:
 			r.mu.Lock()
 			if left = r.pending(); len(left) == 0 {

@@ -1,6 +1,7 @@
 package lessons
 
 import (
+	"context"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -46,7 +47,7 @@ func TestWaitFinishedNamesWhatDidNotEnd(t *testing.T) {
 			tc.fill(r)
 			// Nothing else will change the recording: however short the
 			// wait, it must fail, and say why.
-			err := r.waitFinished(time.Millisecond)
+			err := r.waitFinished(context.Background(), time.Millisecond)
 			if err == nil {
 				t.Fatal("waitFinished succeeded on an unfinished recording")
 			}
@@ -77,7 +78,7 @@ func TestWaitFinishedWakesWhenTheLastFINComes(t *testing.T) {
 		}
 		r.end(ap(testClient), ap(testServer), false)
 	}()
-	if err := r.waitFinished(patientWait); err != nil {
+	if err := r.waitFinished(context.Background(), patientWait); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -86,7 +87,7 @@ func TestWaitFinishedDoneAlready(t *testing.T) {
 	r := &recording{}
 	r.end(ap(testClient), ap(testServer), true)
 	r.end(ap(testClient), ap(testServer), false)
-	if err := r.waitFinished(0); err != nil {
+	if err := r.waitFinished(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 }

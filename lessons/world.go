@@ -47,6 +47,8 @@ type world struct {
 	dialAddr string
 	served   chan error
 	relayed  chan error
+	// unwatch forgets the connections closeOnDone watches; close calls it.
+	unwatch []func() bool
 }
 
 // newWorld starts the server (and relay) on 127.0.0.1:0.
@@ -108,8 +110,17 @@ func (e *Env) newWorld(cfg worldConfig) (*world, error) {
 	return w, nil
 }
 
+// closeOnDone closes c when ctx is done, so a member waiting for a line
+// lets go at once when the lesson is stopped.
+func (w *world) closeOnDone(ctx context.Context, c net.Conn) {
+	w.unwatch = append(w.unwatch, context.AfterFunc(ctx, func() { c.Close() }))
+}
+
 // close stops the relay and the server.
 func (w *world) close() {
+	for _, stop := range w.unwatch {
+		stop()
+	}
 	if w.relay != nil {
 		w.relay.Close()
 		<-w.relayed
@@ -139,8 +150,11 @@ func (w *world) dial(ctx context.Context, name string, o clientOpts) (*chat.Clie
 	return chat.Dial(ctx, chat.ClientConfig{
 		Mode: w.cfg.mode, Addr: w.srvAddr, Name: name,
 		Fingerprint: o.fingerprint, Known: o.known, Suites: o.suites,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, target)
+		Dial: func(dctx context.Context, network, _ string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(dctx, network, target)
+			if err == nil {
+				w.closeOnDone(ctx, c)
+			}
 			if err == nil && w.cfg.eaves != nil && !o.direct {
 				if ap, perr := netip.ParseAddrPort(c.LocalAddr().String()); perr == nil {
 					w.cfg.eaves.rec.expect(ap)

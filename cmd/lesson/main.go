@@ -72,6 +72,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stderr, usage)
 		return 0
+	case errors.Is(err, errStopped):
+		fmt.Fprintln(stderr, "lesson: stopped")
+		return exitStopped
 	}
 	fmt.Fprintf(stderr, "lesson: error: %v\n", err)
 	var h hinted
@@ -80,6 +83,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return 1
 }
+
+// exitStopped is the exit status after Ctrl-C, SIGTERM or SIGHUP: 128
+// plus SIGINT's number, as a shell reports a program killed by Ctrl-C.
+const exitStopped = 130
+
+// errStopped says a signal stopped the lesson.
+var errStopped = errors.New("stopped")
 
 // hinted is an error with advice for the person at the terminal.
 type hinted struct {
@@ -135,15 +145,22 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case *capture:
 		watch = lessons.WatchCapture
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// Ctrl-C, kill and the terminal going away all end the lesson
+	// cleanly, its scratch directory removed.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	return lessons.Run(ctx, l, lessons.Options{
-		Auto:  *auto,
-		In:    stdin,
-		Out:   stdout,
-		Color: isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
-		Watch: watch,
+	err = lessons.Run(ctx, l, lessons.Options{
+		Auto:     *auto,
+		In:       stdin,
+		EndAtEOF: isTerminal(stdin),
+		Out:      stdout,
+		Color:    isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Watch:    watch,
 	})
+	if ctx.Err() != nil {
+		return errStopped
+	}
+	return err
 }
 
 func isTerminal(v any) bool {

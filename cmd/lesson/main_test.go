@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,4 +140,73 @@ func TestUsageAndErrors(t *testing.T) {
 			t.Errorf("lesson %q: exit %d, stdout %q, stderr %q", tc.args, code, stdout.String(), stderr.String())
 		}
 	}
+}
+
+// TestSignalStopsLessonAtPause starts a lesson whose stdin stays open, so
+// it waits at its first pause, and sends it a signal there: it must say
+// "lesson: stopped", exit 130 and leave no scratch directory behind.
+func TestSignalStopsLessonAtPause(t *testing.T) {
+	bin := buildLesson(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			tmp := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), lessonTimeout)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "8", "--tap")
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "NO_COLOR=1")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitFor(stdout, "Enter: next"); err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("no pause: %v\n%s", err, stderr.String())
+			}
+			if scratch, _ := filepath.Glob(filepath.Join(tmp, "chatlab-lesson-*")); len(scratch) != 1 {
+				t.Errorf("at the pause, the scratch directories are %q, want one", scratch)
+			}
+			go io.Copy(io.Discard, stdout)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			if ctx.Err() != nil {
+				t.Fatalf("still running at the test's deadline after %v", sig)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 130 {
+				t.Errorf("exit status %d (%v), want 130", code, err)
+			}
+			if !strings.Contains(stderr.String(), "lesson: stopped") {
+				t.Errorf("stderr %q does not say the lesson stopped", stderr.String())
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+				t.Errorf("left behind: %q", left)
+			}
+		})
+	}
+}
+
+// waitFor reads r until s has appeared in it.
+func waitFor(r io.Reader, s string) error {
+	var seen []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(seen, []byte(s)) {
+		n, err := r.Read(buf)
+		seen = append(seen, buf[:n]...)
+		if err != nil {
+			return fmt.Errorf("%w after %q", err, seen)
+		}
+	}
+	return nil
 }
