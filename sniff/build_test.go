@@ -34,6 +34,9 @@ type scenario struct {
 	name           string
 	client, server netip.AddrPort
 	events         []event
+	// midstream leaves out the handshake, as a capture begun after the
+	// connection opened would.
+	midstream bool
 }
 
 // mss splits long writes into segments, as loopback would not, so the
@@ -78,16 +81,20 @@ func (b *pcapBuilder) packet(t testing.TB, src, dst netip.AddrPort, tcp layers.T
 	}
 }
 
-// conversation writes a whole connection: handshake, the events (each
-// acknowledged), and the close.
+// conversation writes a whole connection: handshake (unless s.midstream),
+// the events (each acknowledged), and the close.
 func (b *pcapBuilder) conversation(t testing.TB, s scenario) {
 	cs, ss := uint32(1000), uint32(5000)
 	c, sv := s.client, s.server
-	b.packet(t, c, sv, layers.TCP{SYN: true, Seq: cs}, nil)
-	b.packet(t, sv, c, layers.TCP{SYN: true, ACK: true, Seq: ss, Ack: cs + 1}, nil)
+	if !s.midstream {
+		b.packet(t, c, sv, layers.TCP{SYN: true, Seq: cs}, nil)
+		b.packet(t, sv, c, layers.TCP{SYN: true, ACK: true, Seq: ss, Ack: cs + 1}, nil)
+	}
 	cs++
 	ss++
-	b.packet(t, c, sv, layers.TCP{ACK: true, Seq: cs, Ack: ss}, nil)
+	if !s.midstream {
+		b.packet(t, c, sv, layers.TCP{ACK: true, Seq: cs, Ack: ss}, nil)
+	}
 	for _, e := range s.events {
 		for off := 0; off < len(e.data); off += mss {
 			seg := e.data[off:min(off+mss, len(e.data))]

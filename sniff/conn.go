@@ -55,6 +55,13 @@ type conn struct {
 	dirs           [2]half
 	records        int // secure records or legacy frames so far, for numbering
 
+	// fromStart is set when the connection was seen from its SYN (or fed
+	// to a Tap from its first byte), bannerSeen when a plain server's
+	// banner was: either way the client's first line is its name. A
+	// capture begun mid-conversation sees neither, and the first line it
+	// sees is just a message.
+	fromStart, bannerSeen bool
+
 	packets, bytes, printable int
 	hist                      *[256]uint64 // byte counts, made on the first payload byte
 

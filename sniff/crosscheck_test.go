@@ -97,7 +97,7 @@ func TestCrossCheckTools(t *testing.T) {
 		done <- err
 	}()
 	for i := 0; i < 3; i++ {
-		chat(t, ln, i == 1)
+		runChat(t, ln, i == 1)
 	}
 	waitFor(t, func() string { return "three connections' ends:\n" + out.String() }, func() bool {
 		return strings.Count(out.String(), "F.]") >= 6

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"chatlab/protocol"
+	"chatlab/protocol/chat"
 	"chatlab/protocol/legacy"
 )
 
@@ -166,6 +167,9 @@ func (t *Tap) plainUnit(c *conn, dir int, b []byte) int {
 	}
 	t.start(c, dir)
 	t.message(c, dir, "plain ", string(line))
+	if dir == s2c && string(line) == chat.Banner {
+		c.bannerSeen = true
+	}
 	return i + 1
 }
 
@@ -173,7 +177,10 @@ func (t *Tap) plainUnit(c *conn, dir int, b []byte) int {
 // record, and ends the line.
 func (t *Tap) message(c *conn, dir int, prefix, line string) {
 	h := &c.dirs[dir]
-	kind, detail := lineLabel(dir, h.lines, line)
+	// Records opened with --key mean the key exchange was seen, so the
+	// first of them is the name too.
+	name := dir == c2s && h.lines == 0 && (c.fromStart || c.bannerSeen || c.open[c2s] != nil)
+	kind, detail := lineLabel(dir, name, line)
 	h.lines++
 	t.pal.paint(t.w, t.pal.label, prefix+kind)
 	t.w.WriteByte(' ')
@@ -181,12 +188,12 @@ func (t *Tap) message(c *conn, dir int, prefix, line string) {
 	t.w.WriteByte('\n')
 }
 
-// lineLabel names a chat line by who sent it and where it falls: a
-// client's first line is its name, a server's "* " lines are notices.
-func lineLabel(dir, n int, line string) (kind, detail string) {
+// lineLabel names a chat line by who sent it and what it is: name is set
+// for a client's first line, a server's "* " lines are notices.
+func lineLabel(dir int, name bool, line string) (kind, detail string) {
 	if dir == c2s {
 		switch {
-		case n == 0:
+		case name:
 			return "name", quote(line)
 		case strings.HasPrefix(line, "/"):
 			return "command", quote(line)

@@ -61,9 +61,9 @@ func waitFor(t *testing.T, what func() string, cond func() bool) {
 	}
 }
 
-// chat runs one conversation on a fresh 127.0.0.1:0 listener, plain or
+// runChat runs one conversation on a fresh 127.0.0.1:0 listener, plain or
 // secure, and returns the server's port when both sides have closed.
-func chat(t *testing.T, ln net.Listener, secure bool) {
+func runChat(t *testing.T, ln net.Listener, secure bool) {
 	t.Helper()
 	key := loadTestKey(t)
 	errc := make(chan error, 1)
@@ -152,7 +152,7 @@ func liveRun(t *testing.T, secure bool, cfg Config) (string, []byte) {
 		_, err := Run(ctx, src, link, cfg)
 		done <- err
 	}()
-	chat(t, ln, secure)
+	runChat(t, ln, secure)
 	// Both FINs and the last ACK: the whole connection has been seen.
 	waitFor(t, func() string { return "the connection's end in:\n" + out.String() }, func() bool {
 		s := out.String()

@@ -143,6 +143,9 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
 		r.flushed = ci.Timestamp
 	}
 	c := t.conn(orient(d.src, d.dst, &d.tcp))
+	if c.packets == 0 && d.tcp.SYN {
+		c.fromStart = true
+	}
 	c.count(d.tcp.Payload)
 	if r.asm != nil {
 		// Connections beyond maxConns are only counted: the reassembler

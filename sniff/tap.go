@@ -99,6 +99,9 @@ func (t *Tap) Data(client, server netip.AddrPort, fromClient bool, payload []byt
 	if fromClient {
 		dir = c2s
 	}
+	if c.packets == 0 {
+		c.fromStart = true
+	}
 	c.count(payload)
 	t.feed(c, dir, payload)
 	if t.flushEach {
