@@ -3,7 +3,6 @@ package sniff
 import (
 	"bytes"
 	"errors"
-	"strconv"
 	"strings"
 
 	"chatlab/protocol"
@@ -64,7 +63,7 @@ func (t *Tap) gap(c *conn, dir int, missing int) {
 	}
 	h := &c.dirs[dir]
 	t.start(c, dir)
-	t.pal.paint(t.w, t.pal.warn, strconv.Itoa(missing)+" bytes missing (not captured)")
+	t.pal.paint(t.w, t.pal.warn, plural(missing, "byte")+" missing (not captured)")
 	t.w.WriteByte('\n')
 	if len(h.buf) > 0 {
 		t.rawUnit(c, dir, h.buf, "incomplete before the gap: ")
@@ -214,13 +213,13 @@ func lineLabel(dir int, name bool, line string) (kind, detail string) {
 func (t *Tap) rawUnit(c *conn, dir int, b []byte, note string) {
 	t.start(c, dir)
 	if isText(b) {
-		t.pal.paint(t.w, t.pal.label, note+"text "+strconv.Itoa(len(b))+" bytes")
+		t.pal.paint(t.w, t.pal.label, note+"text "+plural(len(b), "byte"))
 		t.w.WriteByte(' ')
 		t.pal.paint(t.w, t.pal.text, quote(string(b)))
 		t.w.WriteByte('\n')
 		return
 	}
-	t.pal.paint(t.w, t.pal.label, note+"binary "+strconv.Itoa(len(b))+" bytes")
+	t.pal.paint(t.w, t.pal.label, note+"binary "+plural(len(b), "byte"))
 	t.w.WriteByte('\n')
 	t.dump(b)
 }

@@ -118,7 +118,7 @@ func (t *Tap) dataRecord(c *conn, dir int, record, body []byte) {
 		}
 		iv, ct = body[:aes.BlockSize], body[aes.BlockSize:]
 		t.field("iv " + hexString(iv))
-		t.field(fmt.Sprintf("ciphertext %d bytes, AES-128-CBC with PKCS#7 padding", len(ct)))
+		t.field("ciphertext " + plural(len(ct), "byte") + ", AES-128-CBC with PKCS#7 padding")
 		t.warn("no MAC: a changed, dropped or replayed record goes unnoticed (weak suite)")
 	default:
 		if len(body) < protocol.NonceSize+protocol.TagSize {
@@ -132,7 +132,7 @@ func (t *Tap) dataRecord(c *conn, dir int, record, body []byte) {
 			note = "(fixed: the same nonce on every record, weak suite)"
 		}
 		t.field("nonce " + hexString(iv[:4]) + " " + hexString(iv[4:]) + " " + note)
-		t.field("ciphertext " + strconv.Itoa(len(ct)) + " bytes")
+		t.field("ciphertext " + plural(len(ct), "byte"))
 		t.field("tag " + hexString(body[len(body)-protocol.TagSize:]))
 	}
 	// Each direction has its own key, so a nonce may repeat only within

@@ -75,9 +75,10 @@ func (t *Tap) printStats() {
 	w.WriteByte('\n')
 	t.pal.paint(w, t.pal.label, "plain and secure side by side")
 	w.WriteByte('\n')
+	// Only the kinds seen: a row of zeros compares nothing.
 	for _, proto := range []Proto{ProtoPlain, ProtoSecure, ProtoLegacy, ProtoOther} {
 		p := &byProto[proto]
-		if proto != ProtoPlain && proto != ProtoSecure && p.conns == 0 {
+		if p.conns == 0 {
 			continue
 		}
 		e := entropy(&p.hist)
@@ -85,7 +86,17 @@ func (t *Tap) printStats() {
 		if p.bytes > 0 {
 			pr = float64(p.printable) / float64(p.bytes)
 		}
-		fmt.Fprintf(w, "  %-15s %3d conns %7d packets %9d bytes  entropy %4.2f %s  printable %3.0f%% %s\n",
-			proto, p.conns, p.packets, p.bytes, e, bar(e/8), 100*pr, bar(pr))
+		fmt.Fprintf(w, "  %-15s %3d %-5s %7d %-7s %9d %-5s  entropy %4.2f %s  printable %3.0f%% %s\n",
+			proto, p.conns, noun(p.conns, "conn"), p.packets, noun(p.packets, "packet"), p.bytes, noun(p.bytes, "byte"),
+			e, bar(e/8), 100*pr, bar(pr))
+	}
+	plain, secure := byProto[ProtoPlain].conns > 0, byProto[ProtoSecure].conns > 0
+	switch {
+	case plain && !secure:
+		w.WriteString("  only plain traffic was seen: run a secure chat too to compare\n")
+	case secure && !plain:
+		w.WriteString("  only secure traffic was seen: run a plain chat too to compare\n")
+	case !plain && !secure:
+		w.WriteString("  no chatlab plain or secure traffic was seen: run one chat of each to compare\n")
 	}
 }

@@ -83,9 +83,14 @@ func hexString(b []byte) string {
 
 // plural writes a count and a noun, adding "s" unless the count is one:
 // "1 byte", "2 bytes".
-func plural(n int, noun string) string {
+func plural(n int, word string) string {
+	return strconv.Itoa(n) + " " + noun(n, word)
+}
+
+// noun is word for one of it, else word with an "s".
+func noun(n int, word string) string {
 	if n == 1 {
-		return "1 " + noun
+		return word
 	}
-	return strconv.Itoa(n) + " " + noun + "s"
+	return word + "s"
 }
