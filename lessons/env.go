@@ -25,7 +25,8 @@ const (
 
 // NoCaptureNotice is the one line printed when live capture is not
 // permitted and the lesson watches through the relay tap instead.
-const NoCaptureNotice = "no capture permission (needs root or CAP_NET_RAW): watching through an in-process relay tap instead"
+const NoCaptureNotice = "no capture permission (needs root, or once: sudo setcap cap_net_raw+ep bin/lesson): " +
+	"watching through an in-process relay tap instead"
 
 // captureIface is the interface the lessons capture on: all their traffic
 // is on loopback.
