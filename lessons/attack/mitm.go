@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"errors"
 	"fmt"
 	"net"
 
@@ -11,7 +12,11 @@ import (
 // ordinary client, one with the client using the relay's own key in place
 // of the server's, then every message is opened, shown and sealed again.
 func (r *Relay) intercept(cs *connState, client, up net.Conn) error {
-	upConn, hello, err := protocol.Client(up, protocol.ClientConfig{Suites: r.cfg.Suites})
+	upConn, hello, err := protocol.Client(&checkedConn{Conn: up, r: r}, protocol.ClientConfig{Suites: r.cfg.Suites})
+	var mm *ModeMismatchError
+	if errors.As(err, &mm) {
+		return mm
+	}
 	if err != nil {
 		return fmt.Errorf("handshake with the server: %w", err)
 	}

@@ -50,6 +50,13 @@ func (r *Relay) relay(cs *connState, client, up net.Conn) error {
 	go func() { errs <- r.pump(cs, client, up, true) }()
 	go func() { errs <- r.pump(cs, up, client, false) }()
 	first := <-errs
+	var mm *ModeMismatchError
+	if errors.As(first, &mm) {
+		// Nothing useful can cross: cut the client off at once, so it
+		// fails now rather than after its handshake timeout.
+		client.Close()
+		up.Close()
+	}
 	second := <-errs
 	if first != nil {
 		return first
@@ -79,8 +86,15 @@ func (r *Relay) pump(cs *connState, src, dst net.Conn, fromClient bool) error {
 	defer closeWrite(dst)
 	buf := make([]byte, 0, readChunk)
 	chunk := make([]byte, readChunk)
+	checked := fromClient // only the server's first bytes are checked
 	for {
 		n, err := src.Read(chunk)
+		if n > 0 && !checked {
+			checked = true
+			if merr := r.checkServer(chunk[:n]); merr != nil {
+				return merr
+			}
+		}
 		if n > 0 {
 			r.wire(cs, fromClient, chunk[:n])
 			buf = append(buf, chunk[:n]...)

@@ -256,7 +256,12 @@ func (r *Relay) handle(id int, client net.Conn) {
 	up, err := r.cfg.Dial(ctx, "tcp", r.cfg.Upstream)
 	cancel()
 	if err != nil {
-		r.out.warnf("#%d cannot reach the server at %s: %v", id, r.cfg.Upstream, err)
+		why := err
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			why = oe.Err // the address is in the line already
+		}
+		r.out.warnf("#%d cannot reach the server at %s: %v; is chat server running?", id, r.cfg.Upstream, why)
 		r.emit(Event{Conn: id, Kind: Closed, Err: err})
 		return
 	}
