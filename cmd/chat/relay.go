@@ -84,6 +84,10 @@ func runRelay(args []string, stdout, stderr io.Writer) error {
 	if err := relaySpecs(&cfg, flips, edits, replays); err != nil {
 		return withHint(err, `"chat relay -h" shows the forms, with examples`)
 	}
+	if *weakName != "" && !*swap {
+		return withHint(errors.New("--weak is for --swap-key"),
+			"without --swap-key the relay passes any suite through unread: drop --weak, or add --swap-key")
+	}
 	if *weakName != "" {
 		s, err := weak.ByName(*weakName)
 		if err != nil {

@@ -102,6 +102,9 @@ func New(cfg Config) (*Relay, error) {
 	if cfg.SwapKey && cfg.Key == nil {
 		return nil, errors.New("attack: swapping keys needs the relay's own key")
 	}
+	if len(cfg.Suites) > 0 && !cfg.SwapKey {
+		return nil, errors.New("attack: suites are for the man in the middle's handshake; without SwapKey the relay passes any suite through")
+	}
 	if cfg.SwapKey && (len(cfg.Flips) > 0 || len(cfg.Replays) > 0) {
 		return nil, errors.New("attack: a man in the middle reads the plaintext; flips and replays are for the records of a relay that cannot")
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"chatlab/protocol"
 	"chatlab/protocol/chat"
 )
 
@@ -197,5 +198,13 @@ func TestTemporary(t *testing.T) {
 		if got := temporary(tc.err); got != tc.want {
 			t.Errorf("temporary(%v) = %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestSuitesNeedSwapKey: only the man in the middle negotiates a suite.
+func TestSuitesNeedSwapKey(t *testing.T) {
+	_, err := New(Config{Upstream: "127.0.0.1:9000", Mode: chat.Secure, Suites: []protocol.CipherSuite{protocol.AES128GCM()}})
+	if err == nil {
+		t.Error("New accepted suites without SwapKey")
 	}
 }
