@@ -88,8 +88,15 @@ type conversation struct {
 }
 
 // converse has bob join, then alice, and alice type msgs; then both leave.
+// When the relay alters records, bob connects straight to the server: the
+// attack is on alice's connection, and bob's own records (his /quit) must
+// reach the server unaltered.
 func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conversation, error) {
-	bob, err := w.dial(ctx, "bob", o)
+	ob := o
+	if a := w.cfg.attack; a != nil && len(a.Flips)+len(a.Replays) > 0 {
+		ob.direct = true
+	}
+	bob, err := w.dial(ctx, "bob", ob)
 	if err != nil {
 		return conversation{}, err
 	}
@@ -106,7 +113,7 @@ func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conv
 	if err := joined(bob, "alice"); err != nil {
 		return conv, err
 	}
-	w.env.note(fmt.Sprintf("alice and bob are in the room (%s mode); alice types %d messages", w.cfg.mode, len(msgs)))
+	w.env.note(fmt.Sprintf("alice and bob are in the room (%s mode); alice types %s", w.cfg.mode, count(len(msgs), "message")))
 	conv.received, err = say(alice, bob, msgs...)
 	if err != nil {
 		return conv, err
@@ -117,3 +124,11 @@ func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conv
 }
 
 func addrPortOf(c *chat.Client) netip.AddrPort { return addrPortOfConn(c.NetConn()) }
+
+// count says n things, singular for one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
