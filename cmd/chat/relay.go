@@ -29,7 +29,10 @@ An attacker between the clients and the server. Point clients at --listen;
 the relay passes everything to --upstream and prints what it sees and what
 it changes. Records are counted per connection from 1, over the client's
 data records (or lines in plain mode): record 1 is the name, 2 the first
-message. Only the client-to-server direction is altered.
+message. The relay says "client record N" before each; the dissection's own
+record numbers count every record both ways. Only the client-to-server
+direction is altered. The attack applies to every connection: connect the
+members who are not its target straight to the server.
 
   --flip 2:12:08          XOR the byte 08 into record 2 at body offset 12
   --edit "2:pay 100=pay 900"
@@ -80,7 +83,7 @@ func runRelay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := attack.Config{Upstream: *upstream, Mode: mode, SwapKey: *swap, ShowTraffic: *brief}
+	cfg := attack.Config{Upstream: *upstream, Mode: mode, SwapKey: *swap, ShowTraffic: *brief, NumberRecords: !*brief}
 	if err := relaySpecs(&cfg, flips, edits, replays); err != nil {
 		return withHint(err, `"chat relay -h" shows the forms, with examples`)
 	}
@@ -117,7 +120,7 @@ func runRelay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return withHint(fmt.Errorf("listen on %s: %w", *listen, err), "pick another with --listen 127.0.0.1:9002")
 	}
-	fmt.Fprintf(stderr, "chat: relay on %s → server %s (%s mode); point clients at %s\n", ln.Addr(), *upstream, mode, ln.Addr())
+	fmt.Fprintf(stderr, "chat: relay (%s mode) on %s: point clients here; server %s\n", mode, ln.Addr(), *upstream)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -20,7 +20,8 @@ func (r *Relay) intercept(cs *connState, client, up net.Conn) error {
 	if err != nil {
 		return fmt.Errorf("handshake with the server: %w", err)
 	}
-	r.out.infof("#%d the server's real key is %s (%s)", cs.id, protocol.FingerprintDER(hello.KeyDER), hello.Suite)
+	r.out.infof("#%d the server's real key (%s):", cs.id, hello.Suite)
+	r.out.infof("#%d   %s", cs.id, protocol.FingerprintDER(hello.KeyDER))
 	suite := protocol.AES128GCM()
 	for _, s := range r.cfg.Suites {
 		if s.ID() == hello.Suite {
@@ -30,11 +31,12 @@ func (r *Relay) intercept(cs *connState, client, up net.Conn) error {
 	tapped := &tappedConn{Conn: client, r: r, cs: cs}
 	cConn, err := protocol.Server(tapped, protocol.ServerConfig{Key: r.cfg.Key, Suite: suite})
 	if err != nil {
-		r.out.infof("#%d the client refused the relay's key %s: its fingerprint check caught the swap", cs.id, protocol.Fingerprint(&r.cfg.Key.PublicKey))
+		r.out.infof("#%d the client refused the relay's key: its fingerprint check caught the swap", cs.id)
 		r.emit(Event{Conn: cs.id, Kind: Refused, Err: err})
 		return nil
 	}
-	r.out.warnf("#%d SWAPPED KEY: the client accepted the relay's key %s as the server's", cs.id, protocol.Fingerprint(&r.cfg.Key.PublicKey))
+	r.out.warnf("#%d SWAPPED KEY: the client accepted the relay's key as the server's:", cs.id)
+	r.out.warnf("#%d   %s", cs.id, protocol.Fingerprint(&r.cfg.Key.PublicKey))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -51,11 +51,14 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// relayTo starts a relay on cfg to upstream and returns its address, its
-// report, and the connections' Closed events.
+// relayTo starts a relay on cfg and returns its address, its report (in
+// cfg.Out if that is a *lockedBuffer), and the connections' Closed events.
 func relayTo(t *testing.T, cfg Config) (string, *lockedBuffer, <-chan Event) {
 	t.Helper()
-	out := newLockedBuffer()
+	out, ok := cfg.Out.(*lockedBuffer)
+	if !ok {
+		out = newLockedBuffer()
+	}
 	closed := make(chan Event, 4)
 	cfg.Out = out
 	cfg.Observe = func(e Event) {

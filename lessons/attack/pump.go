@@ -78,11 +78,11 @@ type direction struct {
 // pump copies src to dst unit by unit, altering client records as asked.
 func (r *Relay) pump(cs *connState, src, dst net.Conn, fromClient bool) error {
 	d := &direction{r: r, cs: cs, dst: dst, fromClient: fromClient, saved: map[int][]byte{}}
-	// A relay that neither alters, shows nor reports units passes bytes
-	// straight through, so it never holds back a stream that is not
-	// made of lines (the original program's frames).
+	// A relay that neither alters, shows, numbers nor reports units
+	// passes bytes straight through, so it never holds back a stream that
+	// is not made of lines (the original program's frames).
 	d.raw = r.cfg.Mode == chat.Plain && len(r.cfg.Flips) == 0 && len(r.cfg.Replays) == 0 &&
-		!r.cfg.ShowTraffic && r.cfg.Observe == nil
+		!r.cfg.ShowTraffic && !r.cfg.NumberRecords && r.cfg.Observe == nil
 	defer closeWrite(dst)
 	buf := make([]byte, 0, readChunk)
 	chunk := make([]byte, readChunk)
@@ -96,7 +96,6 @@ func (r *Relay) pump(cs *connState, src, dst net.Conn, fromClient bool) error {
 			}
 		}
 		if n > 0 {
-			r.wire(cs, fromClient, chunk[:n])
 			buf = append(buf, chunk[:n]...)
 			var werr error
 			if buf, werr = d.forward(buf); werr != nil {
@@ -105,7 +104,11 @@ func (r *Relay) pump(cs *connState, src, dst net.Conn, fromClient bool) error {
 		}
 		if err != nil {
 			if len(buf) > 0 {
+				r.wire(cs, fromClient, buf)
 				d.write(buf) // a cut-off unit goes on as it is
+			}
+			if fromClient {
+				d.missedReplays()
 			}
 			if isEOF(err) {
 				return nil
@@ -119,6 +122,7 @@ func (r *Relay) pump(cs *connState, src, dst net.Conn, fromClient bool) error {
 func (d *direction) forward(buf []byte) ([]byte, error) {
 	for len(buf) > 0 {
 		if d.raw {
+			d.r.wire(d.cs, d.fromClient, buf)
 			return buf[:0], d.write(buf)
 		}
 		unit, rest, ok := d.split(buf)
@@ -169,7 +173,8 @@ func (d *direction) handle(unit []byte) error {
 		if typ == protocol.TypeHello && !d.fromClient {
 			if h, err := protocol.ParseHello(body); err == nil {
 				d.cs.setSuite(h.Suite)
-				d.r.out.infof("#%d server hello: suite %s, key %s", d.cs.id, h.Suite, protocol.FingerprintDER(h.KeyDER))
+				d.r.out.infof("#%d server hello: suite %s", d.cs.id, h.Suite)
+				d.r.out.infof("#%d   server key %s", d.cs.id, protocol.FingerprintDER(h.KeyDER))
 			}
 		}
 	}
@@ -178,6 +183,11 @@ func (d *direction) handle(unit []byte) error {
 		d.records++
 		rec = d.records
 	}
+	if rec > 0 && d.r.cfg.NumberRecords {
+		d.r.out.infof("#%d client record %d follows (use %d in --flip, --edit, --replay)", d.cs.id, rec, rec)
+	}
+	// The Wire sees the unit as the client sent it, before any flip.
+	d.r.wire(d.cs, d.fromClient, unit)
 	if rec > 0 && d.wantsSaved(rec) {
 		d.saved[rec] = append([]byte(nil), unit...)
 	}
@@ -199,6 +209,17 @@ func (d *direction) handle(unit []byte) error {
 		}
 	}
 	return nil
+}
+
+// missedReplays reports the replays that never happened because the
+// client's side ended before the record they wait for.
+func (d *direction) missedReplays() {
+	for _, rp := range d.r.cfg.Replays {
+		if rp.After > d.records {
+			d.r.out.warnf("#%d --replay %s did not happen: the client sent %d records, then its side ended",
+				d.cs.id, rp, d.records)
+		}
+	}
 }
 
 func (d *direction) wantsSaved(rec int) bool {

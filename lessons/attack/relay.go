@@ -65,6 +65,10 @@ type Config struct {
 	// Wire, if set, is fed the bytes of the client's side of every
 	// connection.
 	Wire Wire
+	// NumberRecords prints, before each client record or line reaches
+	// the Wire, the number Flips and Replays use for it: a sniffer counts
+	// every record both ways, and its numbers are not those.
+	NumberRecords bool
 	// Observe, if set, is called for every event, from the relay's
 	// goroutines; it must be safe for concurrent use.
 	Observe func(Event)
