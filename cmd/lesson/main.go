@@ -67,7 +67,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runLesson(args, stdin, stdout, stderr)
 	}
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelpShown):
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stderr, usage)

@@ -132,6 +132,9 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"x"}, 1, "", `lesson: hint: "lesson" lists them`},
 		{[]string{"1", "--tap", "--capture"}, 1, "", "--tap and --capture both given"},
 		{[]string{"server"}, 1, "", "--weak is required"},
+		{[]string{"server", "-h"}, 0, "", "Usage: lesson server --weak NAME"},
+		{[]string{"client", "-h"}, 0, "", "Usage: lesson client --weak NAME"},
+		{[]string{"client", "--bogus"}, 1, "", `lesson: hint: "lesson client -h" lists the flags`},
 		{[]string{"client", "--weak", "nope"}, 1, "", "lesson: hint: --weak takes fixed-iv or cbc"},
 	} {
 		var stdout, stderr bytes.Buffer

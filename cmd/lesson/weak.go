@@ -22,12 +22,46 @@ import (
 // leaveGrace bounds how long a weak client waits for the server's goodbye.
 const leaveGrace = 5 * time.Second
 
+// Usages of "lesson server" and "lesson client".
+const (
+	serverUsage = `Usage: lesson server --weak NAME [--listen ADDR]
+
+A chat server with a deliberately weak suite, for the exercises of lessons
+3, 4 and 6. NAME is fixed-iv (lesson 3) or cbc (lessons 4 and 6). --listen
+defaults to 127.0.0.1:9000. Ctrl-C stops it.
+`
+	clientUsage = `Usage: lesson client --weak NAME [--connect ADDR] [--name NAME]
+
+A chat client for "lesson server --weak NAME": each line read is a message,
+and what the room says is printed. --connect defaults to 127.0.0.1:9000,
+--name to guest. End input (Ctrl-D) to leave.
+`
+)
+
+// errHelpShown says a subcommand printed its own usage for -h.
+var errHelpShown = errors.New("help shown")
+
 // weakFlags are the flags of "lesson server" and "lesson client".
-func weakFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+func weakFlags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	suite := fs.String("weak", "", "the weak suite: fixed-iv (lesson 3) or cbc (lessons 4 and 6); required")
 	return fs, suite
+}
+
+// parseWeak parses a subcommand's flags, printing its usage for -h.
+func parseWeak(fs *flag.FlagSet, args []string, usage string, stderr io.Writer) error {
+	err := fs.Parse(args)
+	switch {
+	case err == nil && fs.NArg() > 0:
+		return hinted{fmt.Errorf("unexpected argument %q", fs.Arg(0)), fmt.Sprintf(`"lesson %s -h" lists the flags`, fs.Name())}
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stderr, usage)
+		return errHelpShown
+	case err != nil:
+		return hinted{err, fmt.Sprintf(`"lesson %s -h" lists the flags`, fs.Name())}
+	}
+	return nil
 }
 
 // weakSuite resolves --weak and prints the warning.
@@ -46,9 +80,9 @@ func weakSuite(name string, stderr io.Writer) (protocol.CipherSuite, error) {
 // runWeakServer serves one room with a weak suite, for the exercises of
 // lessons 3, 4 and 6.
 func runWeakServer(args []string, stderr io.Writer) error {
-	fs, name := weakFlags("server", stderr)
+	fs, name := weakFlags("server")
 	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWeak(fs, args, serverUsage, stderr); err != nil {
 		return err
 	}
 	suite, err := weakSuite(*name, stderr)
@@ -85,10 +119,10 @@ func runWeakServer(args []string, stderr io.Writer) error {
 // runWeakClient joins a weak server: each input line is a message, and
 // what the server sends is printed.
 func runWeakClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs, name := weakFlags("client", stderr)
+	fs, name := weakFlags("client")
 	addr := fs.String("connect", "127.0.0.1:9000", "server address")
 	member := fs.String("name", "guest", "your name in the room")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWeak(fs, args, clientUsage, stderr); err != nil {
 		return err
 	}
 	suite, err := weakSuite(*name, stderr)
