@@ -292,3 +292,19 @@ func (w *watchWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// TestAESOffBy reads GODEBUG as Go does for AES-NI.
+func TestAESOffBy(t *testing.T) {
+	for godebug, want := range map[string]bool{
+		"":                         false,
+		"cpu.aes=off":              true,
+		"http2debug=1,cpu.aes=off": true,
+		"cpu.aes=off,cpu.aes=on":   false,
+		"cpu.all=off":              true,
+		"cpu.avx=off":              false,
+	} {
+		if got := aesOffBy(godebug); got != want {
+			t.Errorf("aesOffBy(%q) = %v, want %v", godebug, got, want)
+		}
+	}
+}
