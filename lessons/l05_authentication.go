@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"chatlab/lessons/attack"
 	"chatlab/protocol"
@@ -27,14 +28,21 @@ type mitm struct {
 	mu     sync.Mutex
 	read   []string
 	refuse int
+	// closed receives one value per relayed connection that has ended,
+	// its report finished.
+	closed chan struct{}
 }
+
+// maxMITMConns is the most connections one step makes through the man in
+// the middle; closed holds that many ends without blocking the relay.
+const maxMITMConns = 8
 
 func (e *Env) startMITM(ctx context.Context) (*mitm, error) {
 	key, err := rsa.GenerateKey(rand.Reader, protocol.RSABits)
 	if err != nil {
 		return nil, fmt.Errorf("lessons: attacker key: %w", err)
 	}
-	m := &mitm{key: key}
+	m := &mitm{key: key, closed: make(chan struct{}, maxMITMConns)}
 	ev, err := e.eavesdrop(ctx, eavesConfig{quiet: true})
 	if err != nil {
 		return nil, err
@@ -48,6 +56,11 @@ func (e *Env) startMITM(ctx context.Context) (*mitm, error) {
 			m.read = append(m.read, ev.Text)
 		case ev.Kind == attack.Refused:
 			m.refuse++
+		case ev.Kind == attack.Closed:
+			select {
+			case m.closed <- struct{}{}:
+			default:
+			}
 		}
 	}
 	m.w, err = e.newWorld(worldConfig{mode: chat.Secure, eaves: ev, attack: &attack.Config{SwapKey: true, Key: key, Observe: observe}})
@@ -62,6 +75,18 @@ func (e *Env) startMITM(ctx context.Context) (*mitm, error) {
 func (m *mitm) finish(err error) error {
 	m.w.close()
 	return m.ev.finish(err)
+}
+
+// relayDone waits until the relay has finished with a connection, so its
+// report is printed before whatever the step prints next.
+func (m *mitm) relayDone(ctx context.Context) {
+	t := time.NewTimer(talkTimeout)
+	defer t.Stop()
+	select {
+	case <-m.closed:
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func (m *mitm) seen() ([]string, int) {
@@ -145,6 +170,7 @@ func stepTOFU(ctx context.Context, e *Env) (err error) {
 	e.note(fmt.Sprintf("alice's first connection went straight to the server: remembered %s (first use: %v)", first.Fingerprint, first.FirstUse))
 	leave(first)
 	_, err = m.w.dial(ctx, "alice", clientOpts{known: known})
+	m.relayDone(ctx)
 	var changed *protocol.FingerprintChangedError
 	if !errors.As(err, &changed) {
 		return failed("with the real key remembered, alice's client should refuse the swapped key; it said %v", err)
@@ -160,6 +186,7 @@ func stepTOFU(ctx context.Context, e *Env) (err error) {
 	}
 	fp := carol.Fingerprint
 	leave(carol)
+	m.relayDone(ctx)
 	if fp != protocol.Fingerprint(&m.key.PublicKey) || !carol.FirstUse {
 		return failed("carol's client should have remembered the attacker's key on first use")
 	}
