@@ -89,6 +89,7 @@ func (e *Env) capturing() (bool, error) {
 // palette holds the lesson's colours, each switched for this Env alone.
 type palette struct {
 	heading, typed, wire, good, bad, dim *color.Color
+	bold, italic                         *color.Color // the text's **bold** and *emphasis*
 }
 
 func newPalette(on bool) *palette {
@@ -99,8 +100,10 @@ func newPalette(on bool) *palette {
 		good:    color.New(color.FgGreen, color.Bold),
 		bad:     color.New(color.FgRed, color.Bold),
 		dim:     color.New(color.Faint),
+		bold:    color.New(color.Bold),
+		italic:  color.New(color.Italic),
 	}
-	for _, c := range []*color.Color{p.heading, p.typed, p.wire, p.good, p.bad, p.dim} {
+	for _, c := range []*color.Color{p.heading, p.typed, p.wire, p.good, p.bad, p.dim, p.bold, p.italic} {
 		if on {
 			c.EnableColor()
 		} else {

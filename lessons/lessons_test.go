@@ -308,3 +308,26 @@ func TestAESOffBy(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderForTheTerminal: without colour the Markdown marks go and the
+// words stay; code blocks are left as written.
+func TestRenderForTheTerminal(t *testing.T) {
+	p := newPalette(false)
+	in := "In **plain\nmode** the *key* is `k`.\n\n    bin/chat **x** `y`\n"
+	want := "In plain\nmode the key is k.\n\n    bin/chat **x** `y`\n"
+	if got := p.render(in); got != want {
+		t.Errorf("render gave\n%q\nwant\n%q", got, want)
+	}
+	for _, l := range All() {
+		for _, s := range l.Sections() {
+			for _, line := range strings.Split(p.render(s.Body), "\n") {
+				if strings.HasPrefix(line, codeIndent) {
+					continue
+				}
+				if strings.Contains(line, "`") || strings.Contains(line, "**") {
+					t.Errorf("lesson %d: Markdown left in %q", l.Number, line)
+				}
+			}
+		}
+	}
+}

@@ -87,7 +87,7 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 			s.Body = strings.TrimSpace(s.Body)
 		}
 		if s.Body != "" {
-			env.printf("%s\n", s.Body)
+			env.printf("%s\n", env.pal.render(s.Body))
 		}
 		for _, name := range s.Steps {
 			step := l.Step(name)
