@@ -146,8 +146,8 @@ func stepMeasure(ctx context.Context, e *Env) error {
 	if off {
 		sealedBy = "one message sealed by this process:"
 	}
-	e.printf("  %-35s%s…\n", sealedBy, hex.EncodeToString(mine)[:32])
-	e.printf("  %-35s%s…\n\n", "the same message sealed without:", theirs[:min(32, len(theirs))])
+	e.printf("  %-37s%s…\n", sealedBy, hex.EncodeToString(mine)[:32])
+	e.printf("  %-37s%s…\n\n", "the same message sealed without:", theirs[:min(32, len(theirs))])
 	if theirs != hex.EncodeToString(mine) {
 		return failed("AES-128-GCM should give the same bytes with and without AES-NI")
 	}
