@@ -16,7 +16,7 @@ import (
 
 const benchUsage = `Usage:
   chat bench [--mode plain|secure|both] [--clients N] [--messages M] [--size BYTES]
-             [--handshakes N] [--idle N] [--json]
+             [--handshakes N] [--idle N] [--rounds R] [--json]
 
 Runs a chat server and its clients in this process, on 127.0.0.1, and
 measures, for each mode:
@@ -38,6 +38,8 @@ measures, for each mode:
 
 Every message is checked on arrival: one lost, repeated or out of order
 fails the run. With --mode both, a line gives the secure/plain ratio.
+With --rounds R the modes run R times, alternating, and every figure is
+the median over the rounds, so one noisy moment cannot decide a ratio.
 Progress is shown on stderr when it is a terminal; results go to stdout.
 The open-file limit is raised to fit the clients if it is too low.
 
@@ -48,12 +50,14 @@ Flags:
   --size BYTES       message text, 34 to 4000 bytes (default 1024)
   --handshakes N     joins to time (default 200)
   --idle N           idle clients for the memory figure (default 200)
+  --rounds R         runs of each mode, alternating; medians (default 1)
   --json             one JSON object per mode per line, instead of a table
 
 Examples:
   chat bench
   chat bench --mode secure --clients 200 --messages 2000
   chat bench --mode plain --idle 1000 --json
+  chat bench --rounds 5
 `
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -67,6 +71,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Handshakes, "handshakes", bench.DefaultHandshakes, "")
 	fs.IntVar(&cfg.Idle, "idle", bench.DefaultIdle, "")
 	asJSON := fs.Bool("json", false, "")
+	rounds := fs.Int("rounds", 1, "")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -84,6 +89,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := benchCheck(cfg); err != nil {
 		return err
 	}
+	if *rounds < 1 {
+		return withHint(fmt.Errorf("--rounds %d: run at least once", *rounds), `"chat bench -h" explains the flags`)
+	}
 	if err := raiseFDLimit(uint64(bench.FDsNeeded(cfg))); err != nil {
 		return err
 	}
@@ -93,25 +101,30 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	var results []bench.Result
-	for _, m := range modes {
-		cfg.Mode = m
-		r, err := bench.Run(ctx, cfg)
+	runs := make([][]bench.Result, len(modes))
+	for round := 0; round < *rounds; round++ {
+		for i, m := range modes {
+			cfg.Mode = m
+			r, err := bench.Run(ctx, cfg)
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return errors.New("bench: interrupted")
+				}
+				return withHint(fmt.Errorf("%s mode: %w", m, err), "try a smaller run, e.g. chat bench --clients 2 --messages 1000")
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	results := make([]bench.Result, len(modes))
+	for i := range modes {
+		r, err := bench.Median(runs[i])
 		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return errors.New("bench: interrupted")
-			}
-			return withHint(fmt.Errorf("%s mode: %w", m, err), "try a smaller run, e.g. chat bench --clients 2 --messages 1000")
+			return err
 		}
-		if *asJSON {
-			if err := bench.WriteJSON(stdout, r); err != nil {
-				return err
-			}
-		}
-		results = append(results, r)
+		results[i] = r
 	}
 	if *asJSON {
-		return nil
+		return bench.WriteJSON(stdout, results...)
 	}
 	return bench.WriteTable(stdout, results...)
 }

@@ -97,6 +97,8 @@ type Result struct {
 	// BytesPerIdleClient is the growth of the server process's heap and
 	// goroutine stacks in use, after a GC, per idle joined client.
 	BytesPerIdleClient float64 `json:"bytes_per_idle_client"`
+	// Rounds is how many runs the measures are medians of (see Median).
+	Rounds int `json:"rounds"`
 }
 
 func (c *Config) fill() error {

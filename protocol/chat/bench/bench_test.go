@@ -175,3 +175,27 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestMedian(t *testing.T) {
+	runs := []Result{
+		{Mode: "secure", Clients: 2, Messages: 10, Size: 64, MsgsPerSec: 100, P50ms: 3, HandshakeP50ms: 1.1, BytesPerIdleClient: 20},
+		{Mode: "secure", Clients: 2, Messages: 10, Size: 64, MsgsPerSec: 300, P50ms: 1, HandshakeP50ms: 9.0, BytesPerIdleClient: 30},
+		{Mode: "secure", Clients: 2, Messages: 10, Size: 64, MsgsPerSec: 200, P50ms: 2, HandshakeP50ms: 1.3, BytesPerIdleClient: 10},
+	}
+	m, err := Median(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MsgsPerSec != 200 || m.P50ms != 2 || m.HandshakeP50ms != 1.3 || m.BytesPerIdleClient != 20 || m.Rounds != 3 {
+		t.Fatalf("median %+v", m)
+	}
+	if m, _ := Median(runs[:2]); m.MsgsPerSec != 200 || m.P50ms != 2 {
+		t.Fatalf("even median %+v", m)
+	}
+	if _, err := Median(append(runs, Result{Mode: "plain", Clients: 2, Messages: 10, Size: 64})); err == nil {
+		t.Fatal("combined runs of two modes")
+	}
+	if _, err := Median(nil); err == nil {
+		t.Fatal("combined no runs")
+	}
+}

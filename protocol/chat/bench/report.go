@@ -35,6 +35,9 @@ func WriteTable(w io.Writer, results ...Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(results) > 0 && results[0].Rounds > 1 {
+		fmt.Fprintf(w, "each figure is the median of %d rounds, the modes alternating\n", results[0].Rounds)
+	}
 	var plain, secure *Result
 	for i := range results {
 		switch results[i].Mode {
