@@ -88,18 +88,25 @@ func TestHeaderLimits(t *testing.T) {
 
 // TestOversizeNotAllocated checks that a 4 GiB length is refused from the
 // header alone: the reader must not try to read (or allocate) the body.
+// The bytes allocated are averaged over many reads, so what other
+// goroutines allocate meanwhile washes out.
 func TestOversizeNotAllocated(t *testing.T) {
-	r := io.MultiReader(bytes.NewReader([]byte{0x17, 0xff, 0xff, 0xff, 0xff}), endless{})
-	rr := recordReader{r: r}
+	const reads = 200
+	hdr := []byte{0x17, 0xff, 0xff, 0xff, 0xff}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, _, err := rr.next()
-	runtime.ReadMemStats(&after)
-	if !errors.Is(err, ErrOversize) {
-		t.Fatalf("got %v, want ErrOversize", err)
+	for i := 0; i < reads; i++ {
+		rr := recordReader{r: io.MultiReader(bytes.NewReader(hdr), endless{})}
+		if _, _, err := rr.next(); !errors.Is(err, ErrOversize) {
+			t.Fatalf("got %v, want ErrOversize", err)
+		}
+		if cap(rr.buf) != 0 {
+			t.Fatalf("a buffer of %d bytes was made for a refused record", cap(rr.buf))
+		}
 	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4096 || cap(rr.buf) != 0 {
-		t.Fatalf("allocated %d bytes (buffer %d) for a refused record", grew, cap(rr.buf))
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / reads; per > 1024 {
+		t.Fatalf("%d bytes allocated per refused record", per)
 	}
 }
 
