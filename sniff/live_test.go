@@ -3,9 +3,11 @@ package sniff
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,5 +198,28 @@ func TestLiveSecureWithKey(t *testing.T) {
 	_, stats := runFile(t, pcap, Config{})
 	if len(stats) != 1 || stats[0].Proto != ProtoSecure || stats[0].Entropy < 5 {
 		t.Errorf("stats of the -w file: %+v", stats)
+	}
+}
+
+// TestLiveStopsItsGoroutine: once the capture's context ends, its reading
+// goroutine and socket go too, with no packet needed to wake them.
+func TestLiveStopsItsGoroutine(t *testing.T) {
+	needCapture(t)
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	src, _, err := OpenLive(ctx, "lo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, _, err := src.ReadPacketData(); err != io.EOF {
+		t.Fatalf("after cancel: %v, want io.EOF", err)
+	}
+	deadline := time.Now().Add(liveTimeout)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines before, %d after the capture stopped", before, runtime.NumGoroutine())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
