@@ -19,15 +19,6 @@ import (
 // loopback or a classroom network: a second is plenty, five is patient.
 const DialTimeout = 5 * time.Second
 
-// Backoff after a temporary accept error, such as running out of file
-// descriptors: short at first, so a brief shortage costs little, doubling
-// so a long one is not a busy loop, and capped so the relay notices
-// within a second that it is over.
-const (
-	minAcceptBackoff = 5 * time.Millisecond
-	maxAcceptBackoff = time.Second
-)
-
 // Wire receives every byte each client sends and receives, in order, as
 // a sniffer on the path would see it. *sniff.Tap satisfies it.
 type Wire interface {
@@ -149,10 +140,11 @@ func (r *Relay) Serve(ln net.Listener) error {
 			if r.isClosed() {
 				return ErrRelayClosed
 			}
-			if !temporary(err) {
+			wait, retry := chat.RetryAccept(err, backoff)
+			if !retry {
 				return fmt.Errorf("attack: accept: %w", err)
 			}
-			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
+			backoff = wait
 			r.out.warnf("accept: %v; retrying in %v", err, backoff)
 			if !r.pause(backoff) {
 				return ErrRelayClosed
@@ -189,17 +181,6 @@ func (r *Relay) Close() error {
 	r.mu.Unlock()
 	r.wg.Wait()
 	return nil
-}
-
-// temporary reports an accept error worth retrying: a timeout, or one
-// that says it is temporary (EMFILE, ENFILE, ECONNABORTED and the like).
-func temporary(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
 }
 
 // pause waits d, or until Close; it reports false if the relay closed.

@@ -185,22 +185,6 @@ func TestCloseEndsAcceptBackoff(t *testing.T) {
 	}
 }
 
-func TestTemporary(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want bool
-	}{
-		{tempError{}, true},
-		{&net.OpError{Op: "accept", Err: tempError{}}, true},
-		{errors.New("broken"), false},
-		{net.ErrClosed, false},
-	} {
-		if got := temporary(tc.err); got != tc.want {
-			t.Errorf("temporary(%v) = %v, want %v", tc.err, got, tc.want)
-		}
-	}
-}
-
 // TestSuitesNeedSwapKey: only the man in the middle negotiates a suite.
 func TestSuitesNeedSwapKey(t *testing.T) {
 	_, err := New(Config{Upstream: "127.0.0.1:9000", Mode: chat.Secure, Suites: []protocol.CipherSuite{protocol.AES128GCM()}})

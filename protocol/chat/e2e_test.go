@@ -40,6 +40,16 @@ func e2eKey(t testing.TB, name string) *rsa.PrivateKey {
 // e2eServer starts a server on 127.0.0.1:0 and shuts it down at cleanup.
 func e2eServer(t testing.TB, cfg Config) (*Server, string) {
 	t.Helper()
+	srv, addr, stop := e2eStart(t, cfg, nil)
+	t.Cleanup(stop)
+	return srv, addr
+}
+
+// e2eStart starts a server on 127.0.0.1:0, behind wrap if it is given,
+// and returns stop, which shuts it down and checks that Serve ended as it
+// should.
+func e2eStart(t testing.TB, cfg Config, wrap func(net.Listener) net.Listener) (*Server, string, func()) {
+	t.Helper()
 	if cfg.Mode == Secure && cfg.Key == nil {
 		cfg.Key = e2eKey(t, "server-key.pem")
 	}
@@ -51,9 +61,13 @@ func e2eServer(t testing.TB, cfg Config) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := ln.Addr().String()
+	if wrap != nil {
+		ln = wrap(ln)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
+	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -62,8 +76,8 @@ func e2eServer(t testing.TB, cfg Config) (*Server, string) {
 		if err := <-served; !errors.Is(err, ErrServerClosed) {
 			t.Errorf("serve: %v", err)
 		}
-	})
-	return srv, ln.Addr().String()
+	}
+	return srv, addr, stop
 }
 
 // e2eClient joins as name and drains the greeting notices.
@@ -421,35 +435,22 @@ func TestSlowMemberDropped(t *testing.T) {
 
 func TestShutdownTellsMembersAndLeaksNothing(t *testing.T) {
 	before := runtime.NumGoroutine()
-	srv, err := NewServer(Config{Mode: Secure, Key: e2eKey(t, "server-key.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	srv, addr, stop := e2eStart(t, Config{Mode: Secure}, nil)
 	var clients []*Client
 	for _, n := range []string{"alice", "bob", "carol"} {
-		clients = append(clients, e2eClient(t, Secure, ln.Addr().String(), n))
+		clients = append(clients, e2eClient(t, Secure, addr, n))
 	}
 	// One connection stuck mid-handshake must not hold shutdown up.
-	stuck, err := net.Dial("tcp", ln.Addr().String())
+	stuck, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stuck.Close()
 	e2eWaitMembers(t, srv, 3)
 
-	ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-served; !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("serve: %v", err)
+	stop()
+	if t.Failed() {
+		t.FailNow()
 	}
 	for _, c := range clients {
 		e2eExpect(t, c, ShutdownNotice)

@@ -162,16 +162,20 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.isClosing() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// Out of file descriptors, say: wait and try again
-				// rather than spin or give up on everyone else.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Printf("accept: %v; retrying in %v", err, backoff)
-				time.Sleep(backoff)
-				continue
+			// Out of file descriptors, say: wait and try again rather
+			// than spin or give up on everyone else.
+			wait, retry := RetryAccept(err, backoff)
+			if !retry {
+				return fmt.Errorf("chat: accept: %w", err)
 			}
-			return fmt.Errorf("chat: accept: %w", err)
+			backoff = wait
+			s.log.Printf("accept: %v; retrying in %v", err, wait)
+			select {
+			case <-time.After(wait):
+			case <-s.done:
+				return ErrServerClosed
+			}
+			continue
 		}
 		backoff = 0
 		if !s.track(c) {
@@ -185,11 +189,6 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // release gives back a pending token: the connection joined or went.
 func (s *Server) release() { <-s.pending }
-
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
-}
 
 func (s *Server) isClosing() bool {
 	s.mu.Lock()
