@@ -31,10 +31,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	name := fs.String("name", defaultName(), "your name in the room")
 	pin := fs.String("fingerprint", "", "accept only a server key with this fingerprint (SHA256:...)")
 	known := fs.String("known", "", "known-servers file (default: known_servers in the chatlab config dir)")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
-	mode, err := mf.resolve()
+	mode, err := mf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

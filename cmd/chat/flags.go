@@ -19,6 +19,14 @@ func (m *modeFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&m.secure, "secure", false, "RSA-2048 key transport and AES-128-GCM records (the default)")
 }
 
+// parse parses args with fs (which has m registered) and returns the mode.
+func (m *modeFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) (chat.Mode, error) {
+	if err := parse(fs, args, stderr); err != nil {
+		return 0, err
+	}
+	return m.resolve()
+}
+
 func (m *modeFlags) resolve() (chat.Mode, error) {
 	if m.plain && m.secure {
 		return 0, withHint(errors.New("--plain and --secure both given"), "pick one")

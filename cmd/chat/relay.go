@@ -76,10 +76,7 @@ func runRelay(args []string, stdout, stderr io.Writer) error {
 	keyPath := fs.String("key", "", "the relay's RSA-2048 key for --swap-key, PEM (default: a new key each start)")
 	weakName := fs.String("weak", "", "with --swap-key, also accept the lesson-only weak suite NAME (fixed-iv or cbc) from the server")
 	brief := fs.Bool("brief", false, "one line per record or line instead of the sniffer's dissection")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
-	mode, err := mf.resolve()
+	mode, err := mf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

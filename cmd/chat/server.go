@@ -32,10 +32,7 @@ func runServer(args []string, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
 	keyPath := fs.String("key", "", "the server's RSA-2048 private key, PEM (default: server.key in the chatlab config dir)")
 	quiet := fs.Bool("quiet", false, "do not log joins and leaves")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
-	mode, err := mf.resolve()
+	mode, err := mf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

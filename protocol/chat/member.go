@@ -91,6 +91,13 @@ func (m *member) finish(last ...string) {
 	m.poke()
 }
 
+// isDropped reports whether the member's queue overflowed.
+func (m *member) isDropped() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dropped
+}
+
 // abort closes the connection at once, discarding what is queued. It
 // unblocks a writer stuck on a member that does not read.
 func (m *member) abort() {

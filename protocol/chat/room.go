@@ -42,8 +42,8 @@ func (r *room) freeName(name string) string {
 	for i := 2; ; i++ {
 		suffix := strconv.Itoa(i)
 		base := name
-		if len(base)+len(suffix) > maxNameLen {
-			base = base[:maxNameLen-len(suffix)]
+		if len(base)+len(suffix) > protocol.MaxName {
+			base = base[:protocol.MaxName-len(suffix)]
 		}
 		if _, taken := r.members[base+suffix]; !taken {
 			return base + suffix

@@ -46,9 +46,6 @@ const (
 
 	// WriteTimeout bounds one batch write to a member.
 	WriteTimeout = 10 * time.Second
-
-	// maxNameLen is protocol.MaxName, kept short here for the room code.
-	maxNameLen = protocol.MaxName
 )
 
 // ShutdownNotice is the last line every member gets.
@@ -364,12 +361,6 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string) st
 		}
 		s.room.broadcast(line, m)
 	}
-}
-
-func (m *member) isDropped() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.dropped
 }
 
 func shortError(err error) string {
