@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -142,10 +141,6 @@ func plainHandshake(c net.Conn, timeout time.Duration) (*Client, error) {
 	line, err := pc.ReadMessage()
 	if err != nil {
 		return nil, fmt.Errorf("chat: no greeting from the server: %w", err)
-	}
-	if msg, ok := strings.CutPrefix(line, "chatlab: "); ok {
-		// The server refused us in words (busy, say).
-		return nil, fmt.Errorf("chat: the server says: %s", protocol.Sanitize(msg))
 	}
 	if line != Banner {
 		return nil, fmt.Errorf("chat: the server's greeting is not chatlab's: %q", protocol.Sanitize(line))
