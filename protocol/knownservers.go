@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -44,7 +45,12 @@ func (k KnownServers) Lookup(addr string) (fp string, line int, err error) {
 		return "", 0, fmt.Errorf("protocol: known servers: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return lookupKnown(f, addr)
+}
+
+// lookupKnown finds addr's line in a known-servers file read from r.
+func lookupKnown(r io.Reader, addr string) (fp string, line int, err error) {
+	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		fields := strings.Fields(sc.Text())
 		if len(fields) == 2 && fields[0] == addr {
