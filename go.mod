@@ -4,7 +4,7 @@ go 1.26.8
 
 require (
 	github.com/fatih/color v1.19.0
-	github.com/google/gopacket v1.1.19
+	github.com/gopacket/gopacket v1.7.7
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0

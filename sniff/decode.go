@@ -3,8 +3,8 @@ package sniff
 import (
 	"net/netip"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 )
 
 // decoder turns a captured frame into a TCP segment with gopacket's
