@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"chatlab/sniff"
+	"chatlab/sniff/event"
 )
 
 // drainTimeout bounds how long the capture waits, after the chat ended,
@@ -54,7 +55,7 @@ type eavesdropper struct {
 }
 
 type captureResult struct {
-	stats []sniff.ConnStats
+	stats []event.ConnStats
 	err   error
 }
 
@@ -121,7 +122,7 @@ func (ev *eavesdropper) watched(p uint16) bool {
 // If the capture did not see every connection end within drainTimeout, it
 // still stops, and says what is missing: the recording a step checks its
 // claim on would be short.
-func (ev *eavesdropper) stop() ([]sniff.ConnStats, error) {
+func (ev *eavesdropper) stop() ([]event.ConnStats, error) {
 	if ev.tap != nil {
 		stats := ev.tap.Stats()
 		return stats, ev.tap.Close()

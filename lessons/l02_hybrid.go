@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"chatlab/protocol/chat"
-	"chatlab/sniff"
+	"chatlab/sniff/event"
 )
 
 // stepSecureChat: the same chat in secure mode is unreadable.
@@ -58,9 +58,9 @@ func stepCompare(ctx context.Context, e *Env) error {
 		return err
 	}
 	e.printf("\n  %-7s %-26s %s\n", "", "entropy (bits/byte)", "printable bytes")
-	for _, s := range []sniff.ConnStats{plain, secure} {
+	for _, s := range []event.ConnStats{plain, secure} {
 		name := "plain"
-		if s.Proto == sniff.ProtoSecure {
+		if s.Proto == event.ProtoSecure {
 			name = "secure"
 		}
 		e.printf("  %-7s %4.2f %s  %3.0f%% %s\n", name, s.Entropy, bar(s.Entropy/8), 100*s.Printable, bar(s.Printable))
@@ -76,13 +76,13 @@ func stepCompare(ctx context.Context, e *Env) error {
 }
 
 // byProto picks the plain and the secure connection's numbers.
-func byProto(stats []sniff.ConnStats) (plain, secure sniff.ConnStats, err error) {
+func byProto(stats []event.ConnStats) (plain, secure event.ConnStats, err error) {
 	var havePlain, haveSecure bool
 	for _, s := range stats {
 		switch s.Proto {
-		case sniff.ProtoPlain:
+		case event.ProtoPlain:
 			plain, havePlain = s, true
-		case sniff.ProtoSecure:
+		case event.ProtoSecure:
 			secure, haveSecure = s, true
 		}
 	}

@@ -115,7 +115,7 @@ func TestLesson1EavesdropperReadsPlainChat(t *testing.T) {
 
 func TestLesson2SecureChatUnreadable(t *testing.T) {
 	out := runStep(t, stepSecureChat)
-	for _, want := range []string{"hello", "key-exchange", "not one word"} {
+	for _, want := range []string{"hello", "key exchange", "not one word"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -23,8 +23,8 @@ import (
 	"chatlab/protocol/weak"
 )
 
-// event is one write on a TCP stream.
-type event struct {
+// write is one write on a TCP stream.
+type write struct {
 	fromClient bool
 	data       []byte
 }
@@ -33,7 +33,7 @@ type event struct {
 type scenario struct {
 	name           string
 	client, server netip.AddrPort
-	events         []event
+	events         []write
 	// midstream leaves out the handshake, as a capture begun after the
 	// connection opened would.
 	midstream bool
@@ -129,16 +129,16 @@ func loadTestKey(t testing.TB) *rsa.PrivateKey {
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
-func lines(fromClient bool, ls ...string) []event {
-	var out []event
+func lines(fromClient bool, ls ...string) []write {
+	var out []write
 	for _, l := range ls {
-		out = append(out, event{fromClient, []byte(l + "\n")})
+		out = append(out, write{fromClient, []byte(l + "\n")})
 	}
 	return out
 }
 
 func plainScenario() scenario {
-	var ev []event
+	var ev []write
 	ev = append(ev, lines(false, "* welcome to chatlab (plain mode). Who are you?")...)
 	ev = append(ev, lines(true, "alice", "hello bob, the password is hunter2", "/who")...)
 	ev = append(ev, lines(false, "alice: hello bob, the password is hunter2", "* online: alice bob")...)
@@ -150,22 +150,22 @@ func plainScenario() scenario {
 func secureScenario(t testing.TB) scenario {
 	v := handshakeVector(t)
 	c2sKey, s2cKey := v["client-to-server-key"], v["server-to-client-key"]
-	ev := []event{{false, v["hello-record"]}, {true, v["key-exchange-record"]}}
+	ev := []write{{false, v["hello-record"]}, {true, v["key-exchange-record"]}}
 	ev = append(ev, sealAll(t, protocol.AES128GCM(), s2cKey, false, "* welcome to chatlab (secure mode). Who are you?")...)
 	ev = append(ev, sealAll(t, protocol.AES128GCM(), c2sKey, true, "alice", "hello bob, the password is hunter2", "/who")...)
 	return scenario{name: "secure", client: ap("127.0.0.1:40002"), server: ap("127.0.0.1:9000"), events: ev}
 }
 
 // sealAll seals lines as consecutive records of one direction.
-func sealAll(t testing.TB, suite protocol.CipherSuite, key []byte, fromClient bool, ls ...string) []event {
+func sealAll(t testing.TB, suite protocol.CipherSuite, key []byte, fromClient bool, ls ...string) []write {
 	rc, err := suite.New(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []event
+	var out []write
 	for seq, l := range ls {
 		h := protocol.Header{Type: protocol.TypeData, Length: uint32(rc.SealedLen(len(l)))}.Marshal(nil)
-		out = append(out, event{fromClient, rc.Seal(h, uint64(seq), h, []byte(l))})
+		out = append(out, write{fromClient, rc.Seal(h, uint64(seq), h, []byte(l))})
 	}
 	return out
 }
@@ -217,7 +217,7 @@ func weakSession(t testing.TB, name string, client netip.AddrPort, fromClient, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := []event{{false, hello}, {true, kex}}
+	ev := []write{{false, hello}, {true, kex}}
 	ev = append(ev, sealAll(t, weak.FixedIVGCM(), c2sKey, true, fromClient...)...)
 	ev = append(ev, sealAll(t, weak.FixedIVGCM(), s2cKey, false, fromServer...)...)
 	return scenario{name: name, client: client, server: ap("127.0.0.1:9000"), events: ev}
@@ -249,13 +249,13 @@ func legacyScenario(t testing.TB) scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := []event{{false, pemKey}, {true, wrapped}}
+	ev := []write{{false, pemKey}, {true, wrapped}}
 	for _, lm := range legacyMessages {
 		frame, err := legacy.SealFrame(session, lm.m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev = append(ev, event{lm.fromClient, frame})
+		ev = append(ev, write{lm.fromClient, frame})
 	}
 	return scenario{name: "legacy", client: ap("127.0.0.1:40004"), server: ap("127.0.0.1:1234"), events: ev}
 }

@@ -5,18 +5,35 @@ import (
 	"io"
 	"time"
 
+	"chatlab/sniff/event"
 	"chatlab/sniff/filter"
+	"chatlab/sniff/render"
 )
 
-// Config says what to show and how. The zero value prints plain text to
-// nowhere: set Out.
+// KeyLog looks up the session key of a secure connection by its
+// handshake: the server's hello record and the client's key exchange
+// record, whole.
+type KeyLog interface {
+	SessionKey(hello, keyExchange []byte) ([]byte, bool)
+}
+
+// Config says what to dissect and where to show it. The zero value
+// dissects and shows nothing: set Out, Sink or both.
 type Config struct {
-	// Out receives everything printed. It is buffered inside; Close (or
-	// the end of Run) flushes it.
+	// Out, if set, receives the terminal view. It is buffered inside;
+	// Close (or the end of Run) flushes it.
 	Out io.Writer
+	// Sink, if set, receives every event as well: a web view, pcapng
+	// comments, a test.
+	Sink event.Sink
 	// Color turns on ANSI colours. The caller decides (a terminal, and no
 	// NO_COLOR); nothing here looks at the environment.
 	Color bool
+	// Dumps adds hex dumps to the terminal view: each unit's bytes with
+	// Follow, each packet's as tcpdump -x, -X and -A print them without.
+	Dumps render.Dump
+	// Quiet shows one line per segment and no payload (tcpdump -q).
+	Quiet bool
 	// Follow prints each connection as a conversation, one block per
 	// message or record, instead of one line per TCP segment. A Tap always
 	// prints conversations.
@@ -25,11 +42,14 @@ type Config struct {
 	// it, connections seen from their first byte are decrypted, as
 	// Wireshark does for old RSA-key-transport TLS.
 	Key *rsa.PrivateKey
+	// KeyLog finds the session key of a secure connection from its
+	// handshake, as a key log file does for TLS. It is tried before Key.
+	KeyLog KeyLog
 	// Cribs are plaintexts a passive eavesdropper guesses ("alice",
 	// "hello"), used to recover more of a reused keystream.
 	Cribs []string
-	// Stats prints the per-connection and plain-versus-secure summary at
-	// the end.
+	// Stats sends the per-connection and plain-versus-secure summary at
+	// the end. Without it no byte is looked at twice for statistics.
 	Stats bool
 	// Location is the time zone of segment timestamps; nil means local
 	// time, as tcpdump prints them.

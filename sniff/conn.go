@@ -2,68 +2,26 @@ package sniff
 
 import (
 	"crypto/rsa"
-	"net/netip"
 
 	"chatlab/protocol"
+	"chatlab/sniff/event"
 )
-
-// Proto is what a connection was recognised as, by its content.
-type Proto uint8
-
-// Protocols sniff recognises.
-const (
-	ProtoUnknown Proto = iota // nothing seen yet
-	ProtoPlain                // chatlab plain: text lines
-	ProtoSecure               // chatlab secure: hello, key exchange, records
-	ProtoLegacy               // the original C program: PEM key, 268-byte frames
-	ProtoOther                // something else, shown as text or hex
-)
-
-func (p Proto) String() string {
-	switch p {
-	case ProtoPlain:
-		return "chatlab plain"
-	case ProtoSecure:
-		return "chatlab secure"
-	case ProtoLegacy:
-		return "legacy C"
-	case ProtoOther:
-		return "other"
-	}
-	return "unknown"
-}
-
-// ConnStats is the summary of one connection.
-type ConnStats struct {
-	Client, Server netip.AddrPort
-	Proto          Proto
-	Packets        int     // TCP segments (or Data calls on a Tap)
-	Bytes          int     // payload bytes, both directions
-	Entropy        float64 // Shannon entropy of the payload, bits per byte (0 to 8)
-	Printable      float64 // share of payload bytes that are printable ASCII or line breaks (0 to 1)
-	IVReuse        int     // records or frames whose IV or nonce repeated under one key
-	// Overflow marks the sum of every connection beyond the limit a run
-	// dissects: their packets and bytes, with no addresses.
-	Overflow bool
-}
 
 // conn is everything known about one TCP connection.
 type conn struct {
-	id             int
-	client, server netip.AddrPort
-	proto          Proto
-	dirs           [2]half
-	records        int // secure records or legacy frames so far, for numbering
+	ev      event.Conn
+	dirs    [2]half
+	records int // secure records or legacy frames so far, for numbering
 
-	// fromStart is set when the connection was seen from its SYN (or fed
-	// to a Tap from its first byte), bannerSeen when a plain server's
-	// banner was: either way the client's first line is its name. A
-	// capture begun mid-conversation sees neither, and the first line it
-	// sees is just a message.
-	fromStart, bannerSeen bool
+	// bannerSeen is set when a plain server's banner was seen: then, as
+	// when the connection was seen from its start, the client's first
+	// line is its name. A capture begun mid-conversation sees neither,
+	// and the first line it sees is just a message.
+	bannerSeen bool
 
-	packets, bytes, printable int
-	hist                      *[256]uint64 // byte counts, made on the first payload byte
+	packets, bytes int
+	hist           *[256]uint64 // byte counts, with Stats, made on the first payload byte
+	sample         []byte       // with Stats, the first event.MaxSample payload bytes
 
 	// overflow marks the bucket for connections beyond maxConns.
 	overflow bool
@@ -71,7 +29,8 @@ type conn struct {
 	// chatlab secure
 	helloRecord []byte
 	hello       *protocol.Hello
-	open        [2]protocol.RecordCipher // set when --key opened the key exchange
+	open        [2]protocol.RecordCipher // set when a key opened the key exchange
+	via         event.Via                // which key did
 	seq         [2]uint64
 
 	// original C program
@@ -95,32 +54,35 @@ type half struct {
 	haveISN, haveNext bool
 }
 
-func (c *conn) count(payload []byte) {
+// count adds a payload to the connection's totals; the byte histogram
+// and printable share, which cost a look at every byte, only when the
+// statistics are wanted.
+func (c *conn) count(payload []byte, stats bool) {
 	c.packets++
 	c.bytes += len(payload)
-	if len(payload) > 0 && c.hist == nil {
+	if !stats || len(payload) == 0 {
+		return
+	}
+	if c.hist == nil {
 		c.hist = new([256]uint64)
 	}
+	h := c.hist
 	for _, b := range payload {
-		c.hist[b]++
-		if printableByte(b) {
-			c.printable++
-		}
+		h[b]++
+	}
+	if n := event.MaxSample - len(c.sample); n > 0 {
+		c.sample = append(c.sample, payload[:min(n, len(payload))]...)
 	}
 }
 
-func printableByte(b byte) bool {
-	return b >= 0x20 && b < 0x7f || b == '\n' || b == '\r' || b == '\t'
-}
-
-func (c *conn) stats() ConnStats {
-	s := ConnStats{
-		Client: c.client, Server: c.server, Proto: c.proto,
-		Packets: c.packets, Bytes: c.bytes,
-		Entropy: entropy(c.hist), IVReuse: c.reuse.reused, Overflow: c.overflow,
+func (c *conn) stats() event.ConnStats {
+	s := event.ConnStats{
+		ID: c.ev.ID, Client: c.ev.Client, Server: c.ev.Server, Proto: c.ev.Proto,
+		Packets: c.packets, Bytes: c.bytes, IVReuse: c.reuse.reused, Hist: c.hist, Sample: c.sample,
 	}
-	if c.bytes > 0 {
-		s.Printable = float64(c.printable) / float64(c.bytes)
+	if c.overflow {
+		s.ID = 0
 	}
+	s.Entropy, s.Printable = event.Entropy(c.hist), event.Printable(c.hist)
 	return s
 }

@@ -1,6 +1,8 @@
 package sniff
 
 import (
+	"chatlab/sniff/event"
+
 	"bufio"
 	"context"
 	"net"
@@ -137,7 +139,7 @@ func TestCrossCheckTools(t *testing.T) {
 	if ngOut, _ := runFile(t, ng, Config{}); strings.Count(ngOut, " → ") != shown {
 		t.Errorf("sniff -r of tshark's pcapng shows %d segments, want %d", strings.Count(ngOut, " → "), shown)
 	}
-	if len(stats) != 3 || stats[0].Proto != ProtoPlain || stats[1].Proto != ProtoSecure {
+	if len(stats) != 3 || stats[0].Proto != event.ProtoPlain || stats[1].Proto != event.ProtoSecure {
 		t.Errorf("connections in tcpdump's file: %+v", stats)
 	}
 }

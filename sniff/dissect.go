@@ -8,6 +8,7 @@ import (
 	"chatlab/protocol"
 	"chatlab/protocol/chat"
 	"chatlab/protocol/legacy"
+	"chatlab/sniff/event"
 )
 
 // detectLimit is how many bytes a direction may hold before a connection
@@ -18,7 +19,7 @@ const detectLimit = 16
 // pemBegin opens the original program's public key.
 const pemBegin = "-----BEGIN "
 
-// feed adds data to one direction and prints every whole unit in it.
+// feed adds data to one direction and dissects every whole unit in it.
 func (t *Tap) feed(c *conn, dir int, data []byte) {
 	if c.overflow {
 		return
@@ -28,20 +29,22 @@ func (t *Tap) feed(c *conn, dir int, data []byte) {
 		t.rawUnit(c, dir, data, "")
 		return
 	}
-	h.buf = append(h.buf, data...)
-	b := h.buf
+	// Most segments carry whole units: dissect them where they lie, and
+	// keep only a tail that is still incomplete.
+	b := data
+	if len(h.buf) > 0 {
+		h.buf = append(h.buf, data...)
+		b = h.buf
+	}
 	for len(b) > 0 && !h.raw {
-		if c.proto == ProtoUnknown {
-			c.proto = detect(dir, b)
-			if c.proto == ProtoUnknown {
+		if c.ev.Proto == event.ProtoUnknown {
+			c.ev.Proto = detect(dir, b)
+			if c.ev.Proto == event.ProtoUnknown {
 				break
 			}
-			if !t.segments {
-				t.start(c, dir)
-				t.w.WriteString("recognised as " + c.proto.String() + "\n")
-			}
+			t.sink.Emit(&event.Recognised{Conn: &c.ev})
 		}
-		n := t.unit(c, dir, b)
+		n := t.dissect(c, dir, b)
 		if n == 0 {
 			break
 		}
@@ -51,7 +54,11 @@ func (t *Tap) feed(c *conn, dir int, data []byte) {
 		t.rawUnit(c, dir, b, "")
 		b = nil
 	}
-	h.buf = append(h.buf[:0], b...)
+	if len(h.buf) > 0 {
+		h.buf = append(h.buf[:0], b...)
+	} else {
+		h.buf = append(h.buf, b...)
+	}
 }
 
 // gap tells a direction that bytes were lost before the next data. A
@@ -62,11 +69,9 @@ func (t *Tap) gap(c *conn, dir int, missing int) {
 		return
 	}
 	h := &c.dirs[dir]
-	t.start(c, dir)
-	t.pal.paint(t.w, t.pal.warn, plural(missing, "byte")+" missing (not captured)")
-	t.w.WriteByte('\n')
+	t.emitWarning(c, dir, event.WarnGap, plural(missing, "byte")+" missing (not captured)")
 	if len(h.buf) > 0 {
-		t.rawUnit(c, dir, h.buf, "incomplete before the gap: ")
+		t.rawUnit(c, dir, h.buf, "incomplete before the gap")
 		h.buf = h.buf[:0]
 	}
 }
@@ -76,7 +81,7 @@ func (t *Tap) finish(c *conn) {
 	for dir := range c.dirs {
 		h := &c.dirs[dir]
 		if len(h.buf) > 0 {
-			t.rawUnit(c, dir, h.buf, "incomplete at the end: ")
+			t.rawUnit(c, dir, h.buf, "incomplete at the end")
 			h.buf = nil
 		}
 	}
@@ -84,11 +89,11 @@ func (t *Tap) finish(c *conn) {
 
 // detect recognises a connection from the first bytes of one direction,
 // or returns ProtoUnknown while it needs more of them.
-func detect(dir int, b []byte) Proto {
+func detect(dir int, b []byte) event.Proto {
 	switch protocol.RecordType(b[0]) {
 	case protocol.TypeHello, protocol.TypeKeyExchange, protocol.TypeData:
 		if len(b) < protocol.RecordHeaderLen+len(protocol.Magic) {
-			return ProtoUnknown
+			return event.ProtoUnknown
 		}
 		h, err := protocol.ParseHeader(b)
 		switch {
@@ -96,31 +101,31 @@ func detect(dir int, b []byte) Proto {
 		case h.Type == protocol.TypeHello && string(b[5:9]) == protocol.Magic,
 			h.Type == protocol.TypeKeyExchange && h.Length == protocol.WrappedKeySize,
 			h.Type == protocol.TypeData && h.Length >= protocol.NonceSize+protocol.TagSize:
-			return ProtoSecure
+			return event.ProtoSecure
 		}
 	}
 	if bytes.HasPrefix(b, []byte(pemBegin)) {
-		return ProtoLegacy
+		return event.ProtoLegacy
 	}
 	if len(b) < len(pemBegin) && strings.HasPrefix(pemBegin, string(b)) {
-		return ProtoUnknown
+		return event.ProtoUnknown
 	}
 	if len(b) >= legacy.FrameSize && allZero(b[:legacy.IVSize]) && !isText(b[:legacy.FrameSize]) {
-		return ProtoLegacy // joined after the key exchange: zero-IV frames
+		return event.ProtoLegacy // joined after the key exchange: zero-IV frames
 	}
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		if isText(b[:i+1]) {
-			return ProtoPlain
+			return event.ProtoPlain
 		}
-		return ProtoOther
+		return event.ProtoOther
 	}
 	if isText(b) && len(b) <= protocol.MaxLine {
-		return ProtoUnknown // a line still arriving
+		return event.ProtoUnknown // a line still arriving
 	}
 	if len(b) < detectLimit && allZero(b) {
-		return ProtoUnknown
+		return event.ProtoUnknown
 	}
-	return ProtoOther
+	return event.ProtoOther
 }
 
 func allZero(b []byte) bool {
@@ -132,96 +137,81 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// unit prints the first whole unit of b and returns its length, or 0 if
+// dissect dissects the first whole unit of b and returns its length, or 0 if
 // b holds only part of one.
-func (t *Tap) unit(c *conn, dir int, b []byte) int {
-	switch c.proto {
-	case ProtoPlain:
+func (t *Tap) dissect(c *conn, dir int, b []byte) int {
+	switch c.ev.Proto {
+	case event.ProtoPlain:
 		return t.plainUnit(c, dir, b)
-	case ProtoSecure:
+	case event.ProtoSecure:
 		return t.secureUnit(c, dir, b)
-	case ProtoLegacy:
+	case event.ProtoLegacy:
 		return t.legacyUnit(c, dir, b)
 	}
 	t.rawUnit(c, dir, b, "")
 	return len(b)
 }
 
-// plainUnit prints one text line.
+// plainUnit dissects one text line.
 func (t *Tap) plainUnit(c *conn, dir int, b []byte) int {
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		if len(b) > protocol.MaxLine+2 || !isText(b) {
 			c.dirs[dir].raw = true
-			t.rawUnit(c, dir, b, "not a chatlab line: ")
+			t.rawUnit(c, dir, b, "not a chatlab line")
 			return len(b)
 		}
 		return 0
 	}
-	line := b[:i]
-	line = bytes.TrimSuffix(line, []byte("\r"))
 	if !isText(b[:i+1]) {
-		t.rawUnit(c, dir, b[:i+1], "not a chatlab line: ")
+		t.rawUnit(c, dir, b[:i+1], "not a chatlab line")
 		return i + 1
 	}
-	t.start(c, dir)
-	t.message(c, dir, "plain ", string(line))
+	line := b[:i]
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	t.begin(c, dir, event.KindLine, b[:i+1])
+	t.field("text", 0, len(line), event.ShowText, 0, "")
+	t.lineMessage(c, dir, string(line), event.ViaWire)
+	t.emitUnit()
 	if dir == s2c && string(line) == chat.Banner {
 		c.bannerSeen = true
 	}
 	return i + 1
 }
 
-// message labels one chat line, as sent in plain mode or opened from a
-// record, and ends the line.
-func (t *Tap) message(c *conn, dir int, prefix, line string) {
+// lineMessage sets the chat line the unit under way carries, named by who
+// sent it and what it is: a client's first line is its name, a server's
+// "* " lines are notices.
+func (t *Tap) lineMessage(c *conn, dir int, line string, via event.Via) {
 	h := &c.dirs[dir]
-	// Records opened with --key mean the key exchange was seen, so the
+	// Records opened with a key mean the key exchange was seen, so the
 	// first of them is the name too.
-	name := dir == c2s && h.lines == 0 && (c.fromStart || c.bannerSeen || c.open[c2s] != nil)
-	kind, detail := lineLabel(dir, name, line)
+	name := dir == c2s && h.lines == 0 && (c.ev.FromStart || c.bannerSeen || c.open[c2s] != nil)
 	h.lines++
-	t.pal.paint(t.w, t.pal.label, prefix+kind)
-	t.w.WriteByte(' ')
-	t.pal.paint(t.w, t.pal.text, detail)
-	t.w.WriteByte('\n')
-}
-
-// lineLabel names a chat line by who sent it and what it is: name is set
-// for a client's first line, a server's "* " lines are notices.
-func lineLabel(dir int, name bool, line string) (kind, detail string) {
-	if dir == c2s {
-		switch {
-		case name:
-			return "name", quote(line)
-		case strings.HasPrefix(line, "/"):
-			return "command", quote(line)
+	kind, from, text := event.MsgText, "", line
+	switch {
+	case dir == c2s && name:
+		kind = event.MsgName
+	case dir == c2s && strings.HasPrefix(line, "/"):
+		kind = event.MsgCommand
+	case dir == c2s:
+	case strings.HasPrefix(line, "* "):
+		kind = event.MsgNotice
+	default:
+		kind = event.MsgLine
+		if n, rest, ok := strings.Cut(line, ": "); ok && protocol.ValidName(n) == nil {
+			kind, from, text = event.MsgChat, n, rest
 		}
-		return "message", quote(line)
 	}
-	if strings.HasPrefix(line, "* ") {
-		return "notice", quote(line)
-	}
-	if name, text, ok := strings.Cut(line, ": "); ok && protocol.ValidName(name) == nil {
-		return "chat", "from " + quote(name) + " text " + quote(text)
-	}
-	return "line", quote(line)
+	t.message(kind, from, text, via)
 }
 
-// rawUnit shows bytes no dissector claims: as text if they read as text,
-// else as a hex dump.
+// rawUnit shows bytes no dissector claims; note says why, if there is a
+// reason.
 func (t *Tap) rawUnit(c *conn, dir int, b []byte, note string) {
-	t.start(c, dir)
-	if isText(b) {
-		t.pal.paint(t.w, t.pal.label, note+"text "+plural(len(b), "byte"))
-		t.w.WriteByte(' ')
-		t.pal.paint(t.w, t.pal.text, quote(string(b)))
-		t.w.WriteByte('\n')
-		return
-	}
-	t.pal.paint(t.w, t.pal.label, note+"binary "+plural(len(b), "byte"))
-	t.w.WriteByte('\n')
-	t.dump(b)
+	u := t.begin(c, dir, event.KindRaw, b)
+	u.Note = note
+	t.emitUnit()
 }
 
 // errTruncated reports whether err means "wait for more bytes".

@@ -19,7 +19,7 @@ type streamFactory struct{ r *runner }
 func (f *streamFactory) New(_, _ gopacket.Flow, tcp *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
 	d := f.r.dec
 	c := f.r.tap.conn(orient(d.src, d.dst, tcp))
-	return &stream{tap: f.r.tap, c: c, firstIsClient: d.src == c.client}
+	return &stream{tap: f.r.tap, c: c, firstIsClient: d.src == c.ev.Client}
 }
 
 // stream feeds one reassembled connection to the Tap.

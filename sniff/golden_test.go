@@ -1,6 +1,8 @@
 package sniff
 
 import (
+	"chatlab/sniff/event"
+
 	"bytes"
 	"context"
 	"flag"
@@ -40,7 +42,7 @@ func pcapFor(t *testing.T, s scenario) []byte {
 }
 
 // runFile runs sniff over a capture held in memory, as -r would.
-func runFile(t testing.TB, pcap []byte, cfg Config) (string, []ConnStats) {
+func runFile(t testing.TB, pcap []byte, cfg Config) (string, []event.ConnStats) {
 	t.Helper()
 	src, link, err := OpenFile(bytes.NewReader(pcap))
 	if err != nil {
@@ -133,7 +135,7 @@ func TestLegacyIVReuse(t *testing.T) {
 			tap.Data(s.client, s.server, e.fromClient, e.data)
 		}
 		tap.Close()
-		return out.String()
+		return unwrap(out.String())
 	}
 	out := run()
 	if !strings.Contains(out, "IV reuse") {
@@ -150,7 +152,7 @@ func TestLegacyIVReuse(t *testing.T) {
 	// apart, so neither is shown.
 	for _, want := range []string{
 		`crib "alice" fits as the name in frames 1, 3 and 5, or as the name in frames 2, 4 and 6: only one can be right`,
-		`frame 3 client → server  if the cribs "hello" and "the meeting" are right: name "....." text "the meeting is at noon"`,
+		`frame 3 client → server  if the cribs "hello" and "the meeting" are right: name "·····" text "the meeting is at noon"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the recovery lacks %q:\n%s", want, out)
@@ -164,13 +166,13 @@ func TestLegacyIVReuse(t *testing.T) {
 // TestStatsCompare checks the comparison the lessons draw: plain text has
 // lower entropy and a higher printable share than secure records.
 func TestStatsCompare(t *testing.T) {
-	_, plain := runFile(t, pcapFor(t, plainScenario()), Config{})
-	_, secure := runFile(t, pcapFor(t, secureScenario(t)), Config{})
+	_, plain := runFile(t, pcapFor(t, plainScenario()), Config{Stats: true})
+	_, secure := runFile(t, pcapFor(t, secureScenario(t)), Config{Stats: true})
 	if len(plain) != 1 || len(secure) != 1 {
 		t.Fatalf("got %d and %d connections", len(plain), len(secure))
 	}
 	p, s := plain[0], secure[0]
-	if p.Proto != ProtoPlain || s.Proto != ProtoSecure {
+	if p.Proto != event.ProtoPlain || s.Proto != event.ProtoSecure {
 		t.Fatalf("recognised %v and %v", p.Proto, s.Proto)
 	}
 	if !(p.Entropy < s.Entropy) || !(p.Printable > s.Printable) || p.Printable != 1 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"chatlab/protocol/legacy"
+	"chatlab/sniff/event"
 )
 
 // maxTrackedIVs bounds the IVs remembered per connection, so a long
@@ -94,10 +95,12 @@ func (t *Tap) trackIV(c *conn, group, dir int, iv, ct []byte, padded bool, what 
 		tr.reused++
 		first := g.samples[0].n
 		if g.seen == 1 {
-			t.warn(fmt.Sprintf("WARNING IV reuse: %s %d has the IV of %s %d under the same key. The two share a keystream: XOR of the ciphertexts is XOR of the plaintexts.", what, c.records, what, first))
+			t.note(event.WarnIVReuse, fmt.Sprintf("IV reuse: %s %d has the IV of %s %d under the same key. "+
+				"The two share a keystream: XOR of the ciphertexts is XOR of the plaintexts.", what, c.records, what, first))
 		} else {
-			t.warn(fmt.Sprintf("IV reuse again: %d %ss so far under this IV and key", g.seen+1, what))
+			t.note(event.WarnIVReuse, fmt.Sprintf("IV reuse again: %d %ss so far under this IV and key", g.seen+1, what))
 		}
+		t.unit.Warnings[len(t.unit.Warnings)-1].Ref = first
 	}
 	g.seen++
 	if len(g.samples) < maxSamplesPerIV && t.ivBytes+len(ct) <= maxTrackedBytes {
@@ -124,9 +127,6 @@ func (t *Tap) forgetUnrepeated(tr *ivTracker) {
 	tr.order = kept
 }
 
-// unknownByte stands for a plaintext byte whose keystream is not known.
-const unknownByte = '.'
-
 // minCrib is the shortest crib tried. Shorter ones fit by chance.
 const minCrib = 3
 
@@ -147,7 +147,9 @@ type keystream struct {
 	// from cribs. A crib's bytes are only a guess: right if the crib is
 	// really where it was placed.
 	voted, cribbed int
-	cribs          []cribUse
+	// cribbedAt marks the positions a crib gave.
+	cribbedAt []bool
+	cribs     []cribUse
 	// steps counts the byte comparisons made, so tests can check the
 	// work stays linear in the ciphertexts.
 	steps int
@@ -189,7 +191,7 @@ func recoverKeystream(cts [][]byte, padded bool, cribs [][]byte) keystream {
 	for _, ct := range cts {
 		n = max(n, len(ct))
 	}
-	k := keystream{ks: make([]byte, n), known: make([]bool, n)}
+	k := keystream{ks: make([]byte, n), known: make([]bool, n), cribbedAt: make([]bool, n)}
 	if padded {
 		var votes [256]int
 		for i := 0; i < n; i++ {
@@ -253,6 +255,7 @@ func recoverKeystream(cts [][]byte, padded bool, cribs [][]byte) keystream {
 						k.known[i] = true
 						k.cribbed++
 					}
+					k.cribbedAt[i] = true
 					k.ks[i] = cts[p.ct][i] ^ c
 				}
 			}
@@ -338,20 +341,6 @@ func likelyText(c byte) bool {
 	return strings.IndexByte(".,!?'-:;/()*@#", c) >= 0
 }
 
-// plaintext applies the known keystream to ct; unknown bytes show as
-// unknownByte.
-func (k *keystream) plaintext(ct []byte) []byte {
-	p := make([]byte, len(ct))
-	for i, c := range ct {
-		if k.known[i] {
-			p[i] = c ^ k.ks[i]
-		} else {
-			p[i] = unknownByte
-		}
-	}
-	return p
-}
-
 // cribsBehind returns the used cribs whose keystream reaches into a
 // ciphertext of length n: what it shows is right only if they are.
 func (k *keystream) cribsBehind(n int) []string {
@@ -370,7 +359,24 @@ func (k *keystream) cribsBehind(n int) []string {
 	return out
 }
 
-// recoverReuse prints, for every IV used more than once under one key,
+// grades says how sure each byte of a plaintext is: known by the vote,
+// guessed from a crib, or unknown.
+func (k *keystream) grades(ct []byte) ([]byte, []event.Grade) {
+	p := make([]byte, len(ct))
+	g := make([]event.Grade, len(ct))
+	for i, c := range ct {
+		switch {
+		case !k.known[i]:
+		case k.cribbedAt[i]:
+			p[i], g[i] = c^k.ks[i], event.Guessed
+		default:
+			p[i], g[i] = c^k.ks[i], event.Likely
+		}
+	}
+	return p, g
+}
+
+// recoverReuse sends, for every IV used more than once under one key,
 // what an eavesdropper reads without the key. Each group is one key: in
 // chatlab, one direction, so a crib is never carried to the other one.
 func (t *Tap) recoverReuse(c *conn) {
@@ -383,11 +389,12 @@ func (t *Tap) recoverReuse(c *conn) {
 			cts[i] = s.ct
 		}
 		k := recoverKeystream(cts, g.padded, t.cribs)
-		t.pal.paint(t.w, t.pal.warn, fmt.Sprintf("#%d IV reuse recovery (%s ↔ %s, %s)", c.id, c.client, c.server, c.proto))
-		t.w.WriteByte('\n')
-		t.field(fmt.Sprintf("%d %ss share IV %s under one key, so they share one keystream.", g.seen, g.what, hexString([]byte(g.key.iv))))
-		if len(g.samples) < g.seen {
-			t.field(fmt.Sprintf("the first %d are kept and analysed; the rest were only counted", len(g.samples)))
+		r := event.Recovery{
+			Conn: &c.ev, What: g.what, IV: []byte(g.key.iv), Seen: g.seen, Kept: len(g.samples),
+			Padded: g.padded, Keystream: len(k.ks), Known: k.voted + k.cribbed,
+		}
+		if g.padded {
+			r.NameLen = legacy.NameSize
 		}
 		how := fmt.Sprintf("keystream known for %d of %s", k.voted+k.cribbed, plural(len(k.ks), "byte"))
 		if g.padded {
@@ -398,34 +405,21 @@ func (t *Tap) recoverReuse(c *conn) {
 		} else {
 			how += " (add --crib TEXT with a guessed plaintext to learn more)"
 		}
-		t.field(how)
+		r.Says = append(r.Says, how)
 		for _, u := range k.cribs {
-			t.field(cribReport(&u, g))
+			r.Says = append(r.Says, cribReport(&u, g))
 		}
 		for _, s := range g.samples {
-			p := k.plaintext(s.ct)
-			dir := "client → server"
-			if s.dir == s2c {
-				dir = "server → client"
+			p, grades := k.grades(s.ct)
+			u := event.Recovered{Number: s.n, Dir: event.Dir(s.dir), Plain: p, Grades: grades}
+			if cribs := k.cribsBehind(len(s.ct)); len(cribs) == 1 {
+				u.If = "the crib " + cribs[0] + " is right"
+			} else if len(cribs) > 1 {
+				u.If = "the cribs " + andList(cribs) + " are right"
 			}
-			t.w.WriteString(indent)
-			t.w.WriteString(fmt.Sprintf("%s %d %s  ", g.what, s.n, dir))
-			text := quote(string(p))
-			if g.padded && len(p) == legacy.PlaintextSize {
-				text = "name " + quote(recoveredField(p[:legacy.NameSize])) + " text " + quote(recoveredField(p[legacy.NameSize:]))
-			}
-			if cribs := k.cribsBehind(len(s.ct)); len(cribs) > 0 {
-				if len(cribs) == 1 {
-					t.pal.paint(t.w, t.pal.label, "if the crib "+cribs[0]+" is right: ")
-				} else {
-					t.pal.paint(t.w, t.pal.label, "if the cribs "+andList(cribs)+" are right: ")
-				}
-				t.pal.paint(t.w, t.pal.text, text)
-			} else {
-				t.pal.paint(t.w, t.pal.good, text)
-			}
-			t.w.WriteByte('\n')
+			r.Units = append(r.Units, u)
 		}
+		t.sink.Emit(&r)
 	}
 }
 
@@ -519,14 +513,4 @@ func andList(s []string) string {
 		return strings.Join(s, "")
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
-}
-
-// recoveredField cuts a NUL-padded field at its first NUL, keeping
-// unknown bytes visible.
-func recoveredField(b []byte) string {
-	s := string(b)
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }

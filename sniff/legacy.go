@@ -2,13 +2,13 @@ package sniff
 
 import (
 	"bytes"
-	"fmt"
 
 	"chatlab/protocol"
 	"chatlab/protocol/legacy"
+	"chatlab/sniff/event"
 )
 
-// legacyUnit prints one unit of the original program's format: the PEM
+// legacyUnit dissects one unit of the original program's format: the PEM
 // key, the wrapped session key, or a frame.
 func (t *Tap) legacyUnit(c *conn, dir int, b []byte) int {
 	if dir == s2c && !c.legacyPEM && bytes.HasPrefix(b, []byte(pemBegin)) {
@@ -16,7 +16,7 @@ func (t *Tap) legacyUnit(c *conn, dir int, b []byte) int {
 		if n == 0 {
 			if len(b) > legacy.MaxPEM {
 				c.dirs[dir].raw = true
-				t.rawUnit(c, dir, b, "PEM key too long: ")
+				t.rawUnit(c, dir, b, "PEM key too long")
 				return len(b)
 			}
 			return 0
@@ -40,62 +40,54 @@ func (t *Tap) legacyUnit(c *conn, dir int, b []byte) int {
 
 func (t *Tap) legacyKey(c *conn, dir int, text []byte) {
 	c.legacyPEM = true
-	t.start(c, dir)
+	t.begin(c, dir, event.KindLegacyKey, text)
 	pub, err := legacy.ParsePublicKey(text)
 	if err != nil {
-		t.pal.paint(t.w, t.pal.label, "legacy public key, PEM in the clear: ")
-		t.pal.paint(t.w, t.pal.warn, err.Error())
-		t.w.WriteByte('\n')
+		t.field("pem", 0, len(text), event.ShowSize, 0, "PEM public key in the clear")
+		t.note(event.WarnMalformed, err.Error())
 	} else {
 		c.legacyPub = pub
-		t.pal.paint(t.w, t.pal.label, fmt.Sprintf("legacy public key, PEM in the clear: RSA-%d %s", pub.N.BitLen(), protocol.Fingerprint(pub)))
-		t.w.WriteByte('\n')
+		t.field("public key", 0, len(text), event.ShowText, uint64(pub.N.BitLen()), protocol.Fingerprint(pub))
 	}
-	for _, line := range bytes.SplitAfter(text, []byte("\n")) {
-		if len(line) > 0 {
-			t.field(protocol.Sanitize(string(bytes.TrimRight(line, "\r\n"))))
-		}
-	}
+	t.emitUnit()
 }
 
 func (t *Tap) legacyKeyExchange(c *conn, dir int, blob []byte) {
 	c.legacyKex = true
-	t.start(c, dir)
-	t.pal.paint(t.w, t.pal.label, fmt.Sprintf("legacy key exchange %d bytes: RSA-OAEP (SHA-1) of the %d-byte AES session key", len(blob), legacy.KeySize))
-	t.w.WriteByte('\n')
+	u := t.begin(c, dir, event.KindLegacyKex, blob)
+	t.field("wrapped key", 0, len(blob), event.ShowSize, legacy.KeySize,
+		"RSA-OAEP (SHA-1) of the AES session key: only the server's private key opens it")
 	if t.cfg.Key != nil && c.legacyPub != nil && t.cfg.Key.PublicKey.Equal(c.legacyPub) {
-		if key, err := legacy.UnwrapKey(t.cfg.Key, blob); err == nil {
+		key, ok := t.unwrap(blob, func() ([]byte, error) { return legacy.UnwrapKey(t.cfg.Key, blob) })
+		if ok {
 			c.legacyKey = key
-			t.pal.paint(t.w, t.pal.good, indent+"session key (unwrapped with --key) "+hexString(key))
-			t.w.WriteByte('\n')
+			u.Keys = append(u.Keys, event.Key{Name: "session key", Bytes: key, Via: event.ViaKey})
 		} else {
-			t.warn("the key exchange does not open with --key")
+			t.note(event.WarnBadRecord, "the key exchange does not open with --key")
 		}
 	}
-	t.dump(blob)
+	t.emitUnit()
 }
 
 func (t *Tap) legacyFrame(c *conn, dir int, frame []byte) {
 	c.records++
 	iv, ct, _ := legacy.SplitFrame(frame)
-	t.start(c, dir)
-	t.pal.paint(t.w, t.pal.label, fmt.Sprintf("legacy frame %d, %d bytes", c.records, len(frame)))
-	t.w.WriteByte('\n')
-	note := ""
+	u := t.begin(c, dir, event.KindLegacyFrame, frame)
+	u.Number = c.records
 	if allZero(iv) {
-		note = " (all zero)"
+		t.field("iv", 0, len(iv), event.ShowText, 0, "all zero")
+	} else {
+		t.field("iv", 0, len(iv), event.ShowHex, 0, "")
 	}
-	t.field("iv " + hexString(iv) + note)
-	t.field(fmt.Sprintf("ciphertext %d bytes: AES-128-GCM output with the tag dropped, so nothing detects a change", len(ct)))
+	t.field("ciphertext", len(iv), len(ct), event.ShowSize, 0,
+		"AES-128-GCM output with the tag dropped: nothing detects a change")
 	// The original used one key both ways, so IVs collide across
 	// directions too: one group per connection.
 	t.trackIV(c, 0, dir, iv, ct, true, "frame")
 	if c.legacyKey != nil {
 		if m, err := legacy.OpenFrame(c.legacyKey, frame); err == nil {
-			t.pal.paint(t.w, t.pal.good, indent+"opened with --key: ")
-			t.pal.paint(t.w, t.pal.text, "name "+quote(m.Name)+" text "+quote(m.Text))
-			t.w.WriteByte('\n')
+			t.message(event.MsgChat, m.Name, m.Text, event.ViaKey)
 		}
 	}
-	t.dump(frame)
+	t.emitUnit()
 }

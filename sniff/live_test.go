@@ -1,6 +1,8 @@
 package sniff
 
 import (
+	"chatlab/sniff/event"
+
 	"bytes"
 	"context"
 	"io"
@@ -187,7 +189,7 @@ func TestLivePlain(t *testing.T) {
 
 func TestLiveSecureWithKey(t *testing.T) {
 	out, pcap := liveRun(t, true, Config{Key: loadTestKey(t)})
-	for _, want := range []string{"type=hello(0x01)", "type=key-exchange(0x02)", `opened with --key: name "alice"`, `opened with --key: chat from "alice" text "hello bob"`} {
+	for _, want := range []string{"record 1 hello: CLAB", "record 2 key exchange:", `opened with --key: name "alice"`, `opened with --key: chat from "alice" text "hello bob"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("live output lacks %q:\n%s", want, out)
 		}
@@ -195,8 +197,8 @@ func TestLiveSecureWithKey(t *testing.T) {
 	if strings.Contains(out, "IV reuse") {
 		t.Errorf("the default suite reused a nonce:\n%s", out)
 	}
-	_, stats := runFile(t, pcap, Config{})
-	if len(stats) != 1 || stats[0].Proto != ProtoSecure || stats[0].Entropy < 5 {
+	_, stats := runFile(t, pcap, Config{Stats: true})
+	if len(stats) != 1 || stats[0].Proto != event.ProtoSecure || stats[0].Entropy < 5 {
 		t.Errorf("stats of the -w file: %+v", stats)
 	}
 }

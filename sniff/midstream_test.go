@@ -16,7 +16,7 @@ func TestMidConnectionName(t *testing.T) {
 	tests := []struct {
 		name      string
 		midstream bool
-		events    []event
+		events    []write
 		want      string
 		notWant   string
 	}{

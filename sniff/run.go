@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -14,8 +13,15 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/gopacket/gopacket/reassembly"
 
+	"chatlab/sniff/event"
 	"chatlab/sniff/filter"
 )
+
+// CaptureStatser is a live packet source that can say what the kernel
+// captured and dropped; Run puts it in the summary.
+type CaptureStatser interface {
+	CaptureStats() *event.CaptureStats
+}
 
 // ErrLinkType is returned for a capture whose link type sniff cannot decode.
 var ErrLinkType = errors.New("sniff: unsupported link type")
@@ -50,8 +56,8 @@ type runner struct {
 	dump    *pcapgo.Writer
 	asm     *reassembly.Assembler
 	shown   int
-	line    []byte
-	loc     *time.Location
+	packets int // read, matching or not: tshark's frame numbers
+	seg     event.Segment
 	flushed time.Time
 }
 
@@ -59,7 +65,7 @@ type runner struct {
 // link, until src ends, ctx is done or cfg.Count segments have been shown.
 // Then it prints the IV reuse recovery and, with cfg.Stats, the summary,
 // and returns each connection's statistics.
-func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkType, cfg Config) ([]ConnStats, error) {
+func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkType, cfg Config) ([]event.ConnStats, error) {
 	dec := newDecoder(link)
 	if dec == nil {
 		return nil, fmt.Errorf("%w %s (%d)", ErrLinkType, link, int(link))
@@ -67,11 +73,7 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	if cfg.Filter == nil {
 		cfg.Filter = &filter.Filter{}
 	}
-	r := &runner{cfg: cfg, tap: NewTap(cfg), dec: dec, loc: cfg.Location}
-	if r.loc == nil {
-		r.loc = time.Local
-	}
-	r.tap.segments = !cfg.Follow
+	r := &runner{cfg: cfg, tap: newTap(cfg), dec: dec}
 	r.tap.flushEach = false
 	if cfg.Dump != nil {
 		r.dump = pcapgo.NewWriter(cfg.Dump)
@@ -112,7 +114,14 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 		r.asm.FlushAll()
 		r.tap.mu.Unlock()
 	}
-	if cerr := r.tap.Close(); err == nil && cerr != nil {
+	var capture *event.CaptureStats
+	if cs, ok := src.(CaptureStatser); ok {
+		capture = cs.CaptureStats()
+	}
+	r.tap.mu.Lock()
+	cerr := r.tap.closeLocked(capture)
+	r.tap.mu.Unlock()
+	if err == nil && cerr != nil {
 		err = fmt.Errorf("sniff: write output: %w", cerr)
 	}
 	return r.tap.Stats(), err
@@ -120,6 +129,7 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 
 // packet handles one captured frame.
 func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
+	r.packets++
 	d := r.dec
 	if !d.decode(data) {
 		return nil
@@ -142,11 +152,12 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
 		r.asm.FlushWithOptions(reassembly.FlushOptions{T: ci.Timestamp.Add(-flushInterval), TC: ci.Timestamp.Add(-idleTimeout)})
 		r.flushed = ci.Timestamp
 	}
+	t.packet = r.packets
 	c := t.conn(orient(d.src, d.dst, &d.tcp))
 	if c.packets == 0 && d.tcp.SYN {
-		c.fromStart = true
+		c.ev.FromStart = true
 	}
-	c.count(d.tcp.Payload)
+	c.count(d.tcp.Payload, r.cfg.Stats)
 	if r.asm != nil {
 		// Connections beyond maxConns are only counted: the reassembler
 		// never sees them, so they cost it nothing.
@@ -154,10 +165,10 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
 			r.asm.AssembleWithContext(gopacket.NewFlow(endpointType(d.src), d.src.Addr().AsSlice(), d.dst.Addr().AsSlice()), &d.tcp, captureContext(ci))
 		}
 	} else {
-		r.segment(c, ci)
+		r.segment(c, data, ci)
 	}
 	if r.cfg.Live {
-		return t.w.Flush()
+		return t.flush()
 	}
 	return nil
 }
@@ -184,12 +195,12 @@ func orient(src, dst netip.AddrPort, tcp *layers.TCP) (client, server netip.Addr
 	return src, dst
 }
 
-// segment prints one segment's line and its payload, in segment mode.
-func (r *runner) segment(c *conn, ci gopacket.CaptureInfo) {
+// segment sends one segment and dissects its payload, in segment mode.
+func (r *runner) segment(c *conn, data []byte, ci gopacket.CaptureInfo) {
 	d, t := r.dec, r.tap
 	tcp := &d.tcp
 	dir, other := c2s, s2c
-	if d.src != c.client {
+	if d.src != c.ev.Client {
 		dir, other = s2c, c2s
 	}
 	h, o := &c.dirs[dir], &c.dirs[other]
@@ -204,74 +215,78 @@ func (r *runner) segment(c *conn, ci gopacket.CaptureInfo) {
 		h.isn, h.haveISN = tcp.Seq-1, true // joined mid-stream: count from 1
 	}
 	payload := tcp.Payload
-	b := ci.Timestamp.In(r.loc).AppendFormat(r.line[:0], "15:04:05.000000")
-	b = append(b, ' ')
-	b = d.src.AppendTo(b)
-	b = append(b, " → "...)
-	b = d.dst.AppendTo(b)
-	b = append(b, " ["...)
-	b = appendFlags(b, tcp)
-	b = append(b, "] seq "...)
-	rel := tcp.Seq - h.isn
-	b = strconv.AppendUint(b, uint64(rel), 10)
-	if len(payload) > 0 {
-		b = append(b, ':')
-		b = strconv.AppendUint(b, uint64(rel+uint32(len(payload))), 10)
+	seg := &r.seg
+	*seg = event.Segment{
+		Dir: event.Dir(dir), Packet: r.packets, Time: ci.Timestamp, Src: d.src, Dst: d.dst,
+		Flags: flagsOf(tcp), Seq: tcp.Seq - h.isn,
+		Len: d.payloadLen(), Captured: len(payload), Network: d.network(data), Payload: payload,
+	}
+	if !c.overflow {
+		seg.Conn = &c.ev
 	}
 	if tcp.ACK {
-		b = append(b, " ack "...)
-		ack := tcp.Ack
+		seg.Ack = tcp.Ack
 		if o.haveISN {
-			ack -= o.isn
+			seg.Ack -= o.isn
 		}
-		b = strconv.AppendUint(b, uint64(ack), 10)
 	}
-	b = append(b, " len "...)
-	b = strconv.AppendInt(b, int64(len(payload)), 10)
-	b = append(b, '\n')
-	r.line = b
-	col := t.pal.c2s
-	if dir == s2c {
-		col = t.pal.s2c
-	}
-	if t.pal.on {
-		t.w.WriteString(col.Sprint(string(b[:len(b)-1])) + "\n")
-	} else {
-		t.w.Write(b)
-	}
-	if len(payload) > 0 && !c.overflow {
-		if !h.haveNext {
-			h.next, h.haveNext = tcp.Seq, true
-		}
-		diff := int32(tcp.Seq - h.next)
-		switch {
-		case diff > 0:
-			t.gap(c, dir, int(diff))
-		case diff < 0 && int32(tcp.Seq+uint32(len(payload))-h.next) <= 0:
-			t.rawUnit(c, dir, payload, "old data again (retransmission or out of order), not dissected: ")
-			payload = nil
-		case diff < 0:
-			payload = payload[-diff:]
-		}
-		if len(payload) > 0 {
-			t.feed(c, dir, payload)
-			h.next = tcp.Seq + uint32(len(tcp.Payload))
-		}
+	t.sink.Emit(seg)
+	if seg.Len > 0 && !c.overflow {
+		r.payload(c, dir, h, payload, seg.Len)
 	}
 	if tcp.FIN && h.haveNext {
 		h.next++
 	}
 }
 
-// appendFlags writes TCP flags in tcpdump's letters and order.
-func appendFlags(b []byte, tcp *layers.TCP) []byte {
-	for _, f := range []struct {
+// payload dissects a segment's payload in segment mode: wire bytes were
+// sent, of which payload was captured. Sequence numbers show what was
+// lost before it, what is sent again, and what the snap length cut off.
+func (r *runner) payload(c *conn, dir int, h *half, payload []byte, wire int) {
+	t, seq := r.tap, r.dec.tcp.Seq
+	if !h.haveNext {
+		h.next, h.haveNext = seq, true
+	}
+	end := seq + uint32(wire)
+	diff := int32(seq - h.next)
+	switch {
+	case diff > 0:
+		t.gap(c, dir, int(diff))
+	case diff < 0 && int32(end-h.next) <= 0:
+		if len(payload) > 0 {
+			t.rawUnit(c, dir, payload, "old data again (retransmission or out of order), not dissected")
+		}
+		return
+	case diff < 0:
+		payload = payload[min(int(-diff), len(payload)):]
+	}
+	if len(payload) > 0 {
+		t.feed(c, dir, payload)
+	}
+	// What the snap length cut off was still sent: the next segment
+	// starts after it, and the dissector hears of the hole here, not
+	// there.
+	from := seq + uint32(len(r.dec.tcp.Payload))
+	if int32(h.next-from) > 0 {
+		from = h.next
+	}
+	if missing := int32(end - from); missing > 0 {
+		t.gap(c, dir, int(missing))
+	}
+	h.next = end
+}
+
+// flagsOf returns a segment's TCP flags.
+func flagsOf(tcp *layers.TCP) event.Flags {
+	var f event.Flags
+	for _, x := range []struct {
 		on bool
-		c  byte
-	}{{tcp.FIN, 'F'}, {tcp.SYN, 'S'}, {tcp.RST, 'R'}, {tcp.PSH, 'P'}, {tcp.ACK, '.'}, {tcp.URG, 'U'}, {tcp.ECE, 'E'}, {tcp.CWR, 'W'}} {
-		if f.on {
-			b = append(b, f.c)
+		f  event.Flags
+	}{{tcp.FIN, event.FIN}, {tcp.SYN, event.SYN}, {tcp.RST, event.RST}, {tcp.PSH, event.PSH},
+		{tcp.ACK, event.ACK}, {tcp.URG, event.URG}, {tcp.ECE, event.ECE}, {tcp.CWR, event.CWR}} {
+		if x.on {
+			f |= x.f
 		}
 	}
-	return b
+	return f
 }

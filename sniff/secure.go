@@ -5,14 +5,20 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
-	"strconv"
 
 	"chatlab/protocol"
 	"chatlab/protocol/weak"
+	"chatlab/sniff/event"
 )
 
-// secureUnit prints one secure record.
+// Offsets in a secure record, after its 5-byte header (type, length).
+const (
+	offType   = 0
+	offLength = 1
+	offBody   = protocol.RecordHeaderLen
+)
+
+// secureUnit dissects one secure record.
 func (t *Tap) secureUnit(c *conn, dir int, b []byte) int {
 	h, body, _, err := protocol.ParseRecord(b)
 	if errTruncated(err) {
@@ -20,15 +26,23 @@ func (t *Tap) secureUnit(c *conn, dir int, b []byte) int {
 	}
 	if err != nil {
 		c.dirs[dir].raw = true
-		t.rawUnit(c, dir, b, "not a chatlab record ("+err.Error()+"): ")
+		t.rawUnit(c, dir, b, "not a chatlab record ("+err.Error()+")")
 		return len(b)
 	}
 	n := protocol.RecordHeaderLen + len(body)
 	record := b[:n]
 	c.records++
-	t.start(c, dir)
-	t.pal.paint(t.w, t.pal.label, fmt.Sprintf("record %d type=%s(0x%02x) len=%d", c.records, h.Type, uint8(h.Type), h.Length))
-	t.w.WriteByte('\n')
+	kind := event.KindRecord
+	switch h.Type {
+	case protocol.TypeHello:
+		kind = event.KindHello
+	case protocol.TypeKeyExchange:
+		kind = event.KindKeyExchange
+	}
+	u := t.begin(c, dir, kind, record)
+	u.Number = c.records
+	t.field("type", offType, 1, event.ShowText, uint64(h.Type), h.Type.String())
+	t.field("length", offLength, 4, event.ShowNum, uint64(h.Length), "")
 	switch h.Type {
 	case protocol.TypeHello:
 		t.hello(c, record, body)
@@ -37,44 +51,48 @@ func (t *Tap) secureUnit(c *conn, dir int, b []byte) int {
 	case protocol.TypeData:
 		t.dataRecord(c, dir, record, body)
 	}
-	t.dump(record)
+	t.emitUnit()
 	return n
 }
 
 func (t *Tap) hello(c *conn, record, body []byte) {
-	hello, err := protocol.ParseHello(body)
 	if len(body) >= 6 {
-		t.field(fmt.Sprintf("magic %q  version %d  suite %s (0x%02x)", body[:4], body[4], protocol.SuiteID(body[5]), body[5]))
+		t.field("magic", offBody, 4, event.ShowText, 0, string(body[:4]))
+		t.field("version", offBody+4, 1, event.ShowNum, uint64(body[4]), "")
+		suite := protocol.SuiteID(body[5])
+		t.field("suite", offBody+5, 1, event.ShowText, uint64(suite), suite.String())
 	}
+	hello, err := protocol.ParseHello(body)
 	if err != nil {
-		t.warn("malformed hello: " + err.Error())
+		t.note(event.WarnMalformed, "malformed hello: "+err.Error())
 		return
 	}
-	t.field(fmt.Sprintf("server public key RSA-%d %s (%d bytes DER), in the clear", hello.PublicKey.N.BitLen(), protocol.FingerprintDER(hello.KeyDER), len(hello.KeyDER)))
+	t.field("public key", offBody+6, len(hello.KeyDER), event.ShowText, uint64(hello.PublicKey.N.BitLen()),
+		protocol.FingerprintDER(hello.KeyDER))
 	if hello.Suite.Weak() {
-		t.warn("weak suite: " + hello.Suite.String())
+		t.note(event.WarnWeakSuite, "weak suite: "+hello.Suite.String())
 	}
 	c.hello = &hello
 	c.helloRecord = append([]byte(nil), record...)
-	if t.cfg.Key != nil && !t.cfg.Key.PublicKey.Equal(hello.PublicKey) {
-		t.warn("--key is not this server's key: its records stay closed")
+	if t.cfg.Key != nil && t.cfg.KeyLog == nil && !t.cfg.Key.PublicKey.Equal(hello.PublicKey) {
+		t.note(event.WarnWrongKey, "--key is not this server's key: its records stay closed")
 	}
 }
 
 func (t *Tap) keyExchange(c *conn, record, body []byte) {
-	t.field(fmt.Sprintf("wrapped session key %d bytes: RSA-OAEP-SHA256 of a %d-byte AES key, only the server's private key opens it", len(body), protocol.SessionKeySize))
-	if t.cfg.Key == nil || c.hello == nil || !t.cfg.Key.PublicKey.Equal(c.hello.PublicKey) {
+	t.field("wrapped key", offBody, len(body), event.ShowSize, protocol.SessionKeySize,
+		"RSA-OAEP-SHA256 of the AES session key: only the server's private key opens it")
+	if c.hello == nil {
 		return
 	}
-	sessionKey, err := rsa.DecryptOAEP(sha256.New(), nil, t.cfg.Key, body, nil)
-	if err != nil || len(sessionKey) != protocol.SessionKeySize {
-		t.warn("the key exchange does not open with --key")
+	sessionKey, via := t.sessionKey(c, record, body)
+	if sessionKey == nil {
 		return
 	}
 	toServer, toClient, err := protocol.DeriveKeys(sessionKey, protocol.Transcript(c.helloRecord, record))
 	suite := suiteFor(c.hello.Suite)
 	if err != nil || suite == nil {
-		t.warn("cannot derive keys for suite " + c.hello.Suite.String())
+		t.note(event.WarnMalformed, "cannot derive keys for suite "+c.hello.Suite.String())
 		return
 	}
 	c.open[c2s], err = suite.New(toServer)
@@ -82,12 +100,61 @@ func (t *Tap) keyExchange(c *conn, record, body []byte) {
 		c.open[s2c], err = suite.New(toClient)
 	}
 	if err != nil {
-		t.warn("cannot derive keys: " + err.Error())
+		t.note(event.WarnMalformed, "cannot derive keys: "+err.Error())
 		return
 	}
-	t.pal.paint(t.w, t.pal.good, indent+"session key (unwrapped with --key) "+hexString(sessionKey))
-	t.w.WriteByte('\n')
-	t.field("client→server key " + hexString(toServer) + "  server→client key " + hexString(toClient))
+	c.via = via
+	u := &t.unit
+	u.Keys = append(u.Keys,
+		event.Key{Name: "session key", Bytes: sessionKey, Via: via},
+		event.Key{Name: "client → server key", Bytes: toServer, Via: via},
+		event.Key{Name: "server → client key", Bytes: toClient, Via: via})
+}
+
+// sessionKey finds the session key of a key exchange: in the key log,
+// or by unwrapping it with the server's private key.
+func (t *Tap) sessionKey(c *conn, record, body []byte) ([]byte, event.Via) {
+	if t.cfg.KeyLog != nil {
+		if k, ok := t.cfg.KeyLog.SessionKey(c.helloRecord, record); ok && len(k) == protocol.SessionKeySize {
+			return k, event.ViaKeyLog
+		}
+	}
+	if t.cfg.Key == nil || !t.cfg.Key.PublicKey.Equal(c.hello.PublicKey) {
+		return nil, 0
+	}
+	k, ok := t.unwrap(body, func() ([]byte, error) {
+		return rsa.DecryptOAEP(sha256.New(), nil, t.cfg.Key, body, nil)
+	})
+	if !ok || len(k) != protocol.SessionKeySize {
+		t.note(event.WarnBadRecord, "the key exchange does not open with --key")
+		return nil, 0
+	}
+	return k, event.ViaKey
+}
+
+// maxUnwrapped bounds the remembered results of RSA decryptions. RSA is a
+// millisecond per key exchange, so a file that repeats one key exchange
+// thousands of times would otherwise cost seconds; remembering each
+// distinct one costs 64 bytes.
+const maxUnwrapped = 4096
+
+// unwrap runs an RSA decryption once per distinct wrapped key.
+func (t *Tap) unwrap(blob []byte, decrypt func() ([]byte, error)) ([]byte, bool) {
+	id := sha256.Sum256(blob)
+	if r, ok := t.unwrapped[id]; ok {
+		return r, r != nil
+	}
+	k, err := decrypt()
+	if err != nil {
+		k = nil
+	}
+	if t.unwrapped == nil {
+		t.unwrapped = map[[32]byte][]byte{}
+	}
+	if len(t.unwrapped) < maxUnwrapped {
+		t.unwrapped[id] = k
+	}
+	return k, k != nil
 }
 
 // suiteFor returns the cipher suite with this ID, weak ones included: a
@@ -113,27 +180,28 @@ func (t *Tap) dataRecord(c *conn, dir int, record, body []byte) {
 	switch suite {
 	case protocol.SuiteCBCNoMAC:
 		if len(body) < aes.BlockSize {
-			t.warn("body shorter than a CBC IV")
+			t.note(event.WarnMalformed, "body shorter than a CBC IV")
 			return
 		}
 		iv, ct = body[:aes.BlockSize], body[aes.BlockSize:]
-		t.field("iv " + hexString(iv))
-		t.field("ciphertext " + plural(len(ct), "byte") + ", AES-128-CBC with PKCS#7 padding")
-		t.warn("no MAC: a changed, dropped or replayed record goes unnoticed (weak suite)")
+		t.field("iv", offBody, aes.BlockSize, event.ShowHex, 0, "")
+		t.field("ciphertext", offBody+aes.BlockSize, len(ct), event.ShowSize, 0, "AES-128-CBC with PKCS#7 padding")
+		t.note(event.WarnNoMAC, "no MAC: a changed, dropped or replayed record goes unnoticed (weak suite)")
 	default:
 		if len(body) < protocol.NonceSize+protocol.TagSize {
-			t.warn("body shorter than a nonce and a tag")
+			t.note(event.WarnMalformed, "body shorter than a nonce and a tag")
 			return
 		}
 		iv, ct = body[:protocol.NonceSize], body[protocol.NonceSize:len(body)-protocol.TagSize]
 		seq := binary.BigEndian.Uint64(iv[4:])
-		note := "(seq " + strconv.FormatUint(seq, 10) + ")"
+		t.field("nonce", offBody, protocol.NonceSize, event.ShowHex, 0, "")
 		if suite == protocol.SuiteFixedIVGCM {
-			note = "(fixed: the same nonce on every record, weak suite)"
+			t.field("seq", offBody+4, 8, event.ShowText, seq, "fixed: the same nonce on every record (weak suite)")
+		} else {
+			t.field("seq", offBody+4, 8, event.ShowNum, seq, "")
 		}
-		t.field("nonce " + hexString(iv[:4]) + " " + hexString(iv[4:]) + " " + note)
-		t.field("ciphertext " + plural(len(ct), "byte"))
-		t.field("tag " + hexString(body[len(body)-protocol.TagSize:]))
+		t.field("ciphertext", offBody+protocol.NonceSize, len(ct), event.ShowSize, 0, "")
+		t.field("tag", len(record)-protocol.TagSize, protocol.TagSize, event.ShowHex, 0, "")
 	}
 	// Each direction has its own key, so a nonce may repeat only within
 	// one direction.
@@ -146,11 +214,11 @@ func (t *Tap) dataRecord(c *conn, dir int, record, body []byte) {
 		seq = binary.BigEndian.Uint64(iv[4:])
 	}
 	c.seq[dir]++
-	plain, err := c.open[dir].Open(nil, seq, record[:protocol.RecordHeaderLen], body)
+	plain, err := c.open[dir].Open(t.plain[:0], seq, record[:protocol.RecordHeaderLen], body)
 	if err != nil {
-		t.warn("does not open with the derived key: " + err.Error())
+		t.note(event.WarnBadRecord, "does not open with the derived key: "+err.Error())
 		return
 	}
-	t.w.WriteString(indent)
-	t.message(c, dir, "opened with --key: ", string(plain))
+	t.plain = plain
+	t.lineMessage(c, dir, string(plain), c.via)
 }

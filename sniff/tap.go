@@ -1,11 +1,12 @@
 package sniff
 
 import (
-	"bufio"
-	"io"
 	"net/netip"
 	"strconv"
 	"sync"
+
+	"chatlab/sniff/event"
+	"chatlab/sniff/render"
 )
 
 // Directions of a connection, as indexes.
@@ -14,30 +15,37 @@ const (
 	s2c = 1 // server to client
 )
 
-// indent starts every line below a unit's label: fields and hex dumps.
-const indent = "      "
-
-// Tap prints TCP streams handed to it, with the same dissectors, IV reuse
-// analysis, statistics and --key decryption as a capture. It is safe for
-// concurrent use: a relay may feed both directions from two goroutines.
+// Tap dissects TCP streams handed to it, with the same dissectors, IV
+// reuse analysis, statistics and --key decryption as a capture, and sends
+// what it finds to its sinks as events. It is safe for concurrent use: a
+// relay may feed both directions from two goroutines.
 type Tap struct {
-	mu      sync.Mutex
-	cfg     Config
-	w       *bufio.Writer
-	pal     *palette
-	conns   map[connKey]*conn
-	order   []*conn
-	scratch []byte
-	cribs   [][]byte
+	mu    sync.Mutex
+	cfg   Config
+	sink  event.Sink
+	text  *render.Text // the terminal view, when cfg.Out is set
+	conns map[connKey]*conn
+	order []*conn
+	cribs [][]byte
 	// overflow sums the connections beyond maxConns: counted, not
 	// dissected. Nil until the first one.
 	overflow *conn
 	// ivBytes is what the IV reuse analysis keeps, against
 	// maxTrackedBytes.
 	ivBytes int
-	// segments is set by Run without Follow: units are printed under the
-	// line of the segment that completed them, not as a conversation.
-	segments bool
+	// packet is the capture's number for the packet being dissected,
+	// for the units it completes; 0 on a Tap fed directly.
+	packet int
+	// unit, msg and warn are reused for every event, so dissecting a
+	// packet allocates nothing; sinks copy what they keep.
+	unit event.Unit
+	msg  event.Message
+	warn event.Warning
+	// plain is the buffer records are opened into.
+	plain []byte
+	// unwrapped remembers what each distinct wrapped key decrypted to
+	// (nil: it did not), so that each costs one RSA decryption.
+	unwrapped map[[32]byte][]byte
 	// flushEach flushes after every Data call or packet.
 	flushEach bool
 	closed    bool
@@ -60,19 +68,37 @@ func keyOf(x, y netip.AddrPort) connKey {
 	return connKey{x, y}
 }
 
-// NewTap returns a Tap that prints to cfg.Out. Filter, Count, Dump and
-// Live are for Run and are ignored here; Follow is implied.
+// NewTap returns a Tap that shows conversations on cfg.Out, if set, and
+// sends every event to cfg.Sink, if set. Filter, Count, Dump and Live are
+// for Run and are ignored here; Follow is implied.
 func NewTap(cfg Config) *Tap {
-	out := cfg.Out
-	if out == nil {
-		out = io.Discard
+	cfg.Follow = true
+	return newTap(cfg)
+}
+
+func newTap(cfg Config) *Tap {
+	t := &Tap{cfg: cfg, conns: map[connKey]*conn{}, flushEach: true}
+	var sinks []event.Sink
+	if cfg.Out != nil {
+		t.text = render.NewText(cfg.Out, render.Options{
+			Color:    cfg.Color,
+			Segments: !cfg.Follow,
+			Dump:     cfg.Dumps,
+			Quiet:    cfg.Quiet,
+			Location: cfg.Location,
+		})
+		sinks = append(sinks, t.text)
 	}
-	t := &Tap{
-		cfg:       cfg,
-		w:         bufio.NewWriterSize(out, outBufferSize),
-		pal:       newPalette(cfg.Color),
-		conns:     map[connKey]*conn{},
-		flushEach: true,
+	if cfg.Sink != nil {
+		sinks = append(sinks, cfg.Sink)
+	}
+	switch len(sinks) {
+	case 0:
+		t.sink = event.Tee()
+	case 1:
+		t.sink = sinks[0]
+	default:
+		t.sink = event.Tee(sinks...)
 	}
 	for _, c := range cfg.Cribs {
 		if c != "" {
@@ -81,10 +107,6 @@ func NewTap(cfg Config) *Tap {
 	}
 	return t
 }
-
-// outBufferSize is the output buffer. Large writes amortise the system
-// call over many short lines, which is most of sniff's speed on -r.
-const outBufferSize = 256 << 10
 
 // Data hands the Tap the next chunk of one direction of a TCP stream,
 // in order. The first call for a client/server pair opens a connection.
@@ -100,20 +122,32 @@ func (t *Tap) Data(client, server netip.AddrPort, fromClient bool, payload []byt
 		dir = c2s
 	}
 	if c.packets == 0 {
-		c.fromStart = true
+		c.ev.FromStart = true
 	}
-	c.count(payload)
+	c.count(payload, t.cfg.Stats)
 	t.feed(c, dir, payload)
 	if t.flushEach {
-		t.w.Flush()
+		t.flush()
 	}
 }
 
-// Close prints what the IV reuse analysis recovers and, with Stats, the
+// flush flushes the sinks that buffer.
+func (t *Tap) flush() error {
+	if f, ok := t.sink.(event.Flusher); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+// Close shows what the IV reuse analysis recovers and, with Stats, the
 // summary, then flushes. It returns the first write error, if any.
 func (t *Tap) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.closeLocked(nil)
+}
+
+func (t *Tap) closeLocked(capture *event.CaptureStats) error {
 	if t.closed {
 		return nil
 	}
@@ -124,25 +158,51 @@ func (t *Tap) Close() error {
 	for _, c := range t.order {
 		t.recoverReuse(c)
 	}
-	if t.cfg.Stats {
-		t.printStats()
+	if len(t.cribs) > 0 && !t.anyReuse() {
+		t.emitWarning(nil, c2s, event.WarnNoReuse, "--crib was given, but no IV or nonce repeated under one key: "+
+			"there is no shared keystream for a crib to unlock")
 	}
-	return t.w.Flush()
+	if t.cfg.Stats {
+		s := t.summary()
+		s.Capture = capture
+		t.sink.Emit(&s)
+	}
+	return t.flush()
+}
+
+// anyReuse reports whether any connection repeated an IV.
+func (t *Tap) anyReuse() bool {
+	for _, c := range t.order {
+		if c.reuse.reused > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Stats returns the numbers for every connection seen so far, in the
-// order they appeared.
-func (t *Tap) Stats() []ConnStats {
+// order they appeared; the last, with no addresses, sums the connections
+// beyond the limit, if there were any.
+func (t *Tap) Stats() []event.ConnStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]ConnStats, 0, len(t.order)+1)
+	s := t.summary()
+	if s.Overflow != nil {
+		s.Conns = append(s.Conns, *s.Overflow)
+	}
+	return s.Conns
+}
+
+func (t *Tap) summary() event.Summary {
+	s := event.Summary{Conns: make([]event.ConnStats, 0, len(t.order))}
 	for _, c := range t.order {
-		out = append(out, c.stats())
+		s.Conns = append(s.Conns, c.stats())
 	}
 	if t.overflow != nil {
-		out = append(out, t.overflow.stats())
+		o := t.overflow.stats()
+		s.Overflow = &o
 	}
-	return out
+	return s
 }
 
 // conn finds or opens the connection between client and server. Past
@@ -155,49 +215,53 @@ func (t *Tap) conn(client, server netip.AddrPort) *conn {
 	if len(t.order) >= maxConns {
 		if t.overflow == nil {
 			t.overflow = &conn{overflow: true}
-			t.pal.paint(t.w, t.pal.warn, "more than "+strconv.Itoa(maxConns)+" connections: the rest are counted under \"other connections\" in the statistics, not dissected")
-			t.w.WriteByte('\n')
+			t.emitWarning(nil, c2s, event.WarnOverflow, "more than "+strconv.Itoa(maxConns)+
+				" connections: the rest are counted under \"other connections\" in the statistics, not dissected")
 		}
 		return t.overflow
 	}
-	c := &conn{id: len(t.order) + 1, client: client, server: server}
+	c := &conn{ev: event.Conn{ID: len(t.order) + 1, Client: client, Server: server}}
 	t.conns[k] = c
 	t.order = append(t.order, c)
-	if !t.segments {
-		t.pal.paint(t.w, t.pal.label, "#"+strconv.Itoa(c.id)+" connection "+client.String()+" → "+server.String())
-		t.w.WriteByte('\n')
-	}
+	t.sink.Emit(&event.Open{Conn: &c.ev})
 	return c
 }
 
-// start writes the front of a unit's first line.
-func (t *Tap) start(c *conn, dir int) {
-	if t.segments {
-		t.w.WriteString("  ")
-		return
+// begin starts the unit that the next emitUnit sends, reusing the Tap's
+// buffers.
+func (t *Tap) begin(c *conn, dir int, kind event.Kind, b []byte) *event.Unit {
+	u := &t.unit
+	*u = event.Unit{
+		Conn: &c.ev, Dir: event.Dir(dir), Kind: kind, Packet: t.packet, Bytes: b,
+		Fields: u.Fields[:0], Keys: u.Keys[:0], Warnings: u.Warnings[:0],
 	}
-	col, s := t.pal.c2s, " client → server  "
-	if dir == s2c {
-		col, s = t.pal.s2c, " server → client  "
+	return u
+}
+
+// field adds a field to the unit under way.
+func (t *Tap) field(name string, off, n int, show event.Show, num uint64, text string) {
+	t.unit.Fields = append(t.unit.Fields, event.Field{Name: name, Off: off, Len: n, Show: show, Num: num, Text: text})
+}
+
+// note adds a warning to the unit under way.
+func (t *Tap) note(kind event.WarnKind, text string) {
+	u := &t.unit
+	u.Warnings = append(u.Warnings, event.Warning{Conn: u.Conn, Dir: u.Dir, Kind: kind, Text: text})
+}
+
+// message sets the chat line the unit under way carries.
+func (t *Tap) message(kind event.MessageKind, from, text string, via event.Via) {
+	t.msg = event.Message{Kind: kind, From: from, Text: text, Via: via}
+	t.unit.Message = &t.msg
+}
+
+func (t *Tap) emitUnit() { t.sink.Emit(&t.unit) }
+
+// emitWarning sends a warning that belongs to no unit.
+func (t *Tap) emitWarning(c *conn, dir int, kind event.WarnKind, text string) {
+	t.warn = event.Warning{Dir: event.Dir(dir), Kind: kind, Text: text}
+	if c != nil {
+		t.warn.Conn = &c.ev
 	}
-	t.pal.paint(t.w, col, "#"+strconv.Itoa(c.id)+s)
-}
-
-// field writes one indented line under a unit.
-func (t *Tap) field(s string) {
-	t.w.WriteString(indent)
-	t.w.WriteString(s)
-	t.w.WriteByte('\n')
-}
-
-// warn writes an indented warning line.
-func (t *Tap) warn(s string) {
-	t.w.WriteString(indent)
-	t.pal.paint(t.w, t.pal.warn, s)
-	t.w.WriteByte('\n')
-}
-
-// dump writes b as a hex dump under a unit.
-func (t *Tap) dump(b []byte) {
-	t.scratch = hexDump(t.w, indent, b, t.scratch)
+	t.sink.Emit(&t.warn)
 }
