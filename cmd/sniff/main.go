@@ -174,21 +174,7 @@ func run(args []string) (err error) {
 	defer stop()
 
 	if read != "" {
-		f, err := os.Open(read)
-		if errors.Is(err, os.ErrPermission) {
-			return hinted{err, "the file is not readable by you; check its permissions (captures made as root often are not)"}
-		}
-		if err != nil {
-			return hinted{err, "-r wants a pcap or pcapng file, e.g. one written by sniff -w or tcpdump -w"}
-		}
-		defer f.Close()
-		packets, link, err := sniff.OpenFile(f)
-		if err != nil {
-			return hinted{fmt.Errorf("%s: %s", read, strings.TrimPrefix(err.Error(), "sniff: ")),
-				"-r reads pcap and pcapng files, such as sniff -w, tcpdump -w or Wireshark write"}
-		}
-		_, err = sniff.Run(ctx, packets, link, cfg)
-		return err
+		return readFile(ctx, read, cfg)
 	}
 	packets, link, err := sniff.OpenLive(ctx, iface, flt)
 	if errors.Is(err, sniff.ErrPermission) {
@@ -199,6 +185,40 @@ func run(args []string) (err error) {
 	}
 	cfg.Live = true
 	_, err = sniff.Run(ctx, packets, link, cfg)
+	return err
+}
+
+// readFile shows the capture in the file named name ("-": standard
+// input). A damaged file is shown up to the damage, then one warning
+// names it; the exit status stays 0, as for tshark.
+func readFile(ctx context.Context, name string, cfg sniff.Config) error {
+	in, shown := io.Reader(os.Stdin), "standard input"
+	if name != "-" {
+		f, err := os.Open(name)
+		if errors.Is(err, os.ErrPermission) {
+			return hinted{err, "the file is not readable by you; check its permissions (captures made as root often are not)"}
+		}
+		if err != nil {
+			return hinted{err, "-r wants a pcap or pcapng file, e.g. one written by sniff -w or tcpdump -w"}
+		}
+		defer f.Close()
+		in, shown = f, name
+	}
+	packets, link, err := sniff.OpenFile(in)
+	if err != nil {
+		return hinted{fmt.Errorf("%s: %s", shown, strings.TrimPrefix(err.Error(), "sniff: ")),
+			"-r reads pcap and pcapng files (plain or gzip), such as sniff -w, tcpdump -w or Wireshark write"}
+	}
+	_, err = sniff.Run(ctx, packets, link, cfg)
+	var dmg *sniff.DamagedError
+	switch {
+	case errors.As(err, &dmg):
+		fmt.Fprintf(os.Stderr, "sniff: warning: %s: %s (at byte %d, after %d packets); the rest is not read\n",
+			shown, dmg.Reason, dmg.Offset, dmg.Packets)
+		return nil
+	case errors.Is(err, sniff.ErrLinkType):
+		return fmt.Errorf("%s: %s", shown, strings.TrimPrefix(err.Error(), "sniff: "))
+	}
 	return err
 }
 
