@@ -56,6 +56,7 @@ const maxBufferedPagesTotal = 4096
 type runner struct {
 	cfg     Config
 	src     gopacket.PacketDataSource
+	match   *filter.Matcher // nil for a live capture: the kernel ran it
 	tap     *Tap
 	dec     *decoder
 	dump    *pcapgo.Writer
@@ -78,10 +79,10 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 		return nil, linkTypeError(link, -1)
 	}
 	dec := newDecoder()
-	if cfg.Filter == nil {
-		cfg.Filter = &filter.Filter{}
-	}
 	r := &runner{cfg: cfg, src: src, tap: NewTap(cfg), dec: dec, loc: cfg.Location}
+	if !cfg.Live {
+		r.match = cfg.Filter.Matcher()
+	}
 	if r.loc == nil {
 		r.loc = time.Local
 	}
@@ -156,10 +157,14 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 		}
 		return linkTypeError(link, iface)
 	}
-	if !d.decode(data, link) {
-		return nil
+	if r.match != nil {
+		// The program the kernel runs on a live capture, in x/net/bpf's
+		// VM: the same filter means the same packets.
+		if ok, err := r.match.Match(link, data); err != nil || !ok {
+			return err
+		}
 	}
-	if !r.cfg.Filter.Match(d.src.Addr(), d.dst.Addr(), d.src.Port(), d.dst.Port()) {
+	if !d.decode(data, link) {
 		return nil
 	}
 	r.shown++

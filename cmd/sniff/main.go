@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -123,7 +122,7 @@ func run(args []string) (err error) {
 		return hinted{fmt.Errorf("-c wants a positive number of packets, not %d", count), "leave -c out to show every packet"}
 	}
 	iface := "lo"
-	if len(words) > 0 && !isFilterWord(words[0]) {
+	if len(words) > 0 && !filter.StartsFilter(words[0]) {
 		// A first word that is neither a filter word nor an interface is
 		// a mistake, not an interface name to ignore (with -r, say).
 		if _, err := net.InterfaceByName(words[0]); err != nil {
@@ -134,7 +133,7 @@ func run(args []string) (err error) {
 	}
 	flt, err := filter.Parse(words)
 	if err != nil {
-		return hinted{err, "a filter looks like: port 9000 and host 127.0.0.1"}
+		return hinted{err, "a filter looks like: port 9000 or (host ::1 and portrange 9000-9010)"}
 	}
 	cfg := sniff.Config{
 		Out:    os.Stdout,
@@ -220,17 +219,6 @@ func readFile(ctx context.Context, name string, cfg sniff.Config) error {
 		return fmt.Errorf("%s: %s", shown, strings.TrimPrefix(err.Error(), "sniff: "))
 	}
 	return err
-}
-
-// isFilterWord reports whether w starts a filter rather than naming an
-// interface.
-func isFilterWord(w string) bool {
-	switch strings.ToLower(w) {
-	case "port", "host", "src", "dst", "tcp", "and", "&&":
-		return true
-	}
-	_, err := strconv.Atoi(w)
-	return err == nil
 }
 
 // interfaceNames lists this machine's interfaces for a hint.
