@@ -49,28 +49,28 @@ func TestRoundTrip(t *testing.T) {
 
 func TestAccepted(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                               "",
-		"tcp port 9000":                  "port 9000", // sniff shows TCP only
-		"PORT 9000 && HOST 127.0.0.1":    "port 9000 and host 127.0.0.1",
-		"port 9000 || port 9001":         "port 9000 or port 9001",
-		"port 9000 or 9001 or 9002":      "port 9000 or port 9001 or port 9002",
-		"!port 22":                       "not port 22",
-		"!(port 1||port 2)":              "not (port 1 or port 2)",
-		"(port 1 or port 2) and port 3":  "port 1 or port 2 and port 3",
-		"port 1 or (port 2 and port 3)":  "port 1 or (port 2 and port 3)",
-		"src or dst port 9000":           "port 9000",
-		"dst and src port 9000":          "src and dst port 9000",
-		"tcp src port 9000":              "src port 9000",
-		"ip6 host ::1":                   "host ::1", // the address says which IP
-		"ip src host 127.0.0.1":          "src host 127.0.0.1",
-		"host ::1 or 127.0.0.1":          "host ::1 or host 127.0.0.1",
-		"127.0.0.1":                      "host 127.0.0.1",
-		"10.0.0.0/8":                     "net 10.0.0.0/8",
-		"net 10":                         "net 10.0.0.0/8",
-		"net 192.168":                    "net 192.168.0.0/16",
-		"net 10.0.0.0 mask 255.255.0.0":  "net 10.0.0.0/16",
-		"portrange 9010-9000":            "portrange 9000-9010",
-		"host ::ffff:127.0.0.1":          "host ::ffff:127.0.0.1",
+		"":                              "",
+		"tcp port 9000":                 "port 9000", // sniff shows TCP only
+		"PORT 9000 && HOST 127.0.0.1":   "port 9000 and host 127.0.0.1",
+		"port 9000 || port 9001":        "port 9000 or port 9001",
+		"port 9000 or 9001 or 9002":     "port 9000 or port 9001 or port 9002",
+		"!port 22":                      "not port 22",
+		"!(port 1||port 2)":             "not (port 1 or port 2)",
+		"(port 1 or port 2) and port 3": "port 1 or port 2 and port 3",
+		"port 1 or (port 2 and port 3)": "port 1 or (port 2 and port 3)",
+		"src or dst port 9000":          "port 9000",
+		"dst and src port 9000":         "src and dst port 9000",
+		"tcp src port 9000":             "src port 9000",
+		"ip6 host ::1":                  "host ::1", // the address says which IP
+		"ip src host 127.0.0.1":         "src host 127.0.0.1",
+		"host ::1 or 127.0.0.1":         "host ::1 or host 127.0.0.1",
+		"127.0.0.1":                     "host 127.0.0.1",
+		"10.0.0.0/8":                    "net 10.0.0.0/8",
+		"net 10":                        "net 10.0.0.0/8",
+		"net 192.168":                   "net 192.168.0.0/16",
+		"net 10.0.0.0 mask 255.255.0.0": "net 10.0.0.0/16",
+		"portrange 9010-9000":           "portrange 9000-9010",
+		"host ::ffff:127.0.0.1":         "host ::ffff:127.0.0.1",
 	} {
 		f, err := Parse([]string{in})
 		if err != nil || f.String() != want {
