@@ -26,6 +26,16 @@ type CaptureStatser interface {
 // ErrLinkType is returned for a capture whose link type sniff cannot decode.
 var ErrLinkType = errors.New("sniff: unsupported link type")
 
+// decodedLinks names the link types sniff decodes, for ErrLinkType.
+const decodedLinks = "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4 and IPV6"
+
+// Source is a capture whose packets each come with their own link type,
+// as in a pcapng file of several interfaces. File is one. The data is
+// valid until the next call; the end is io.EOF.
+type Source interface {
+	ReadPacket() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
+}
+
 // flushInterval is how often Follow asks the reassembler to give up on
 // missing segments, so a lost packet delays a conversation by at most
 // this long. It is measured on the packets' own timestamps, so a file
@@ -51,6 +61,8 @@ const maxBufferedPagesTotal = 4096
 // runner is the state of one Run.
 type runner struct {
 	cfg     Config
+	src     gopacket.PacketDataSource
+	match   *filter.Matcher // nil for a live capture: the kernel ran it
 	tap     *Tap
 	dec     *decoder
 	dump    *pcapgo.Writer
@@ -62,18 +74,21 @@ type runner struct {
 }
 
 // Run prints the TCP segments read from src, whose frames are of type
-// link, until src ends, ctx is done or cfg.Count segments have been shown.
-// Then it prints the IV reuse recovery and, with cfg.Stats, the summary,
-// and returns each connection's statistics.
+// link (or each of its own, if src is a Source), until src ends, ctx is
+// done or cfg.Count segments have been shown. Then it prints the IV reuse
+// recovery and, with cfg.Stats, the summary, and returns each
+// connection's statistics. A damaged file ends the reading with its
+// *DamagedError, returned after everything before the damage is shown.
 func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkType, cfg Config) ([]event.ConnStats, error) {
-	dec := newDecoder(link)
-	if dec == nil {
-		return nil, fmt.Errorf("%w %s (%d)", ErrLinkType, link, int(link))
+	perPacket, _ := src.(Source)
+	if perPacket == nil && !Decodable(link) {
+		return nil, linkTypeError(link, -1)
 	}
-	if cfg.Filter == nil {
-		cfg.Filter = &filter.Filter{}
+	dec := newDecoder()
+	r := &runner{cfg: cfg, src: src, tap: newTap(cfg), dec: dec}
+	if !cfg.Live {
+		r.match = cfg.Filter.Matcher()
 	}
-	r := &runner{cfg: cfg, tap: newTap(cfg), dec: dec}
 	r.tap.flushEach = false
 	if cfg.Dump != nil {
 		r.dump = pcapgo.NewWriter(cfg.Dump)
@@ -91,22 +106,26 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	for ctx.Err() == nil && (cfg.Count <= 0 || r.shown < cfg.Count) {
 		var data []byte
 		var ci gopacket.CaptureInfo
-		if zc != nil {
+		pl := link
+		switch {
+		case perPacket != nil:
+			data, ci, pl, err = perPacket.ReadPacket()
+		case zc != nil:
 			data, ci, err = zc.ZeroCopyReadPacketData()
-		} else {
+		default:
 			data, ci, err = src.ReadPacketData()
 		}
 		if err != nil {
 			break
 		}
-		if err = r.packet(data, ci); err != nil {
+		if err = r.packet(data, ci, pl); err != nil {
 			break
 		}
 	}
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
 		err = nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrLinkType) {
 		err = fmt.Errorf("sniff: read packets: %w", err)
 	}
 	if r.asm != nil {
@@ -127,14 +146,35 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	return r.tap.Stats(), err
 }
 
-// packet handles one captured frame.
-func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
+// linkTypeError is ErrLinkType for link, on pcapng interface iface (or
+// -1 for a whole capture).
+func linkTypeError(link layers.LinkType, iface int) error {
+	on := ""
+	if iface >= 0 {
+		on = fmt.Sprintf(" on interface %d", iface)
+	}
+	return fmt.Errorf("%w %s%s; sniff decodes %s", ErrLinkType, LinkTypeName(link), on, decodedLinks)
+}
+
+// packet handles one captured frame of type link.
+func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) error {
 	r.packets++
 	d := r.dec
-	if !d.decode(data) {
-		return nil
+	if !Decodable(link) {
+		iface := -1
+		if f, ok := r.src.(*File); ok && f.ng {
+			iface = ci.InterfaceIndex
+		}
+		return linkTypeError(link, iface)
 	}
-	if !r.cfg.Filter.Match(d.src.Addr(), d.dst.Addr(), d.src.Port(), d.dst.Port()) {
+	if r.match != nil {
+		// The program the kernel runs on a live capture, in x/net/bpf's
+		// VM: the same filter means the same packets.
+		if ok, err := r.match.Match(link, data); err != nil || !ok {
+			return err
+		}
+	}
+	if !d.decode(data, link) {
 		return nil
 	}
 	r.shown++

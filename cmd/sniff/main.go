@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -123,7 +122,7 @@ func run(args []string) (err error) {
 		return hinted{fmt.Errorf("-c wants a positive number of packets, not %d", count), "leave -c out to show every packet"}
 	}
 	iface := "lo"
-	if len(words) > 0 && !isFilterWord(words[0]) {
+	if len(words) > 0 && !filter.StartsFilter(words[0]) {
 		// A first word that is neither a filter word nor an interface is
 		// a mistake, not an interface name to ignore (with -r, say).
 		if _, err := net.InterfaceByName(words[0]); err != nil {
@@ -134,7 +133,7 @@ func run(args []string) (err error) {
 	}
 	flt, err := filter.Parse(words)
 	if err != nil {
-		return hinted{err, "a filter looks like: port 9000 and host 127.0.0.1"}
+		return hinted{err, "a filter looks like: port 9000 or (host ::1 and portrange 9000-9010)"}
 	}
 	cfg := sniff.Config{
 		Out:    os.Stdout,
@@ -174,21 +173,7 @@ func run(args []string) (err error) {
 	defer stop()
 
 	if read != "" {
-		f, err := os.Open(read)
-		if errors.Is(err, os.ErrPermission) {
-			return hinted{err, "the file is not readable by you; check its permissions (captures made as root often are not)"}
-		}
-		if err != nil {
-			return hinted{err, "-r wants a pcap or pcapng file, e.g. one written by sniff -w or tcpdump -w"}
-		}
-		defer f.Close()
-		packets, link, err := sniff.OpenFile(f)
-		if err != nil {
-			return hinted{fmt.Errorf("%s: %s", read, strings.TrimPrefix(err.Error(), "sniff: ")),
-				"-r reads pcap and pcapng files, such as sniff -w, tcpdump -w or Wireshark write"}
-		}
-		_, err = sniff.Run(ctx, packets, link, cfg)
-		return err
+		return readFile(ctx, read, cfg)
 	}
 	packets, link, err := sniff.OpenLive(ctx, iface, flt)
 	if errors.Is(err, sniff.ErrPermission) {
@@ -202,15 +187,38 @@ func run(args []string) (err error) {
 	return err
 }
 
-// isFilterWord reports whether w starts a filter rather than naming an
-// interface.
-func isFilterWord(w string) bool {
-	switch strings.ToLower(w) {
-	case "port", "host", "src", "dst", "tcp", "and", "&&":
-		return true
+// readFile shows the capture in the file named name ("-": standard
+// input). A damaged file is shown up to the damage, then one warning
+// names it; the exit status stays 0, as for tshark.
+func readFile(ctx context.Context, name string, cfg sniff.Config) error {
+	in, shown := io.Reader(os.Stdin), "standard input"
+	if name != "-" {
+		f, err := os.Open(name)
+		if errors.Is(err, os.ErrPermission) {
+			return hinted{err, "the file is not readable by you; check its permissions (captures made as root often are not)"}
+		}
+		if err != nil {
+			return hinted{err, "-r wants a pcap or pcapng file, e.g. one written by sniff -w or tcpdump -w"}
+		}
+		defer f.Close()
+		in, shown = f, name
 	}
-	_, err := strconv.Atoi(w)
-	return err == nil
+	packets, link, err := sniff.OpenFile(in)
+	if err != nil {
+		return hinted{fmt.Errorf("%s: %s", shown, strings.TrimPrefix(err.Error(), "sniff: ")),
+			"-r reads pcap and pcapng files (plain or gzip), such as sniff -w, tcpdump -w or Wireshark write"}
+	}
+	_, err = sniff.Run(ctx, packets, link, cfg)
+	var dmg *sniff.DamagedError
+	switch {
+	case errors.As(err, &dmg):
+		fmt.Fprintf(os.Stderr, "sniff: warning: %s: %s (at byte %d, after %d packets); the rest is not read\n",
+			shown, dmg.Reason, dmg.Offset, dmg.Packets)
+		return nil
+	case errors.Is(err, sniff.ErrLinkType):
+		return fmt.Errorf("%s: %s", shown, strings.TrimPrefix(err.Error(), "sniff: "))
+	}
+	return err
 }
 
 // interfaceNames lists this machine's interfaces for a hint.

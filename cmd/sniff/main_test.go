@@ -57,11 +57,13 @@ func TestErrorsNameProblemAndFix(t *testing.T) {
 	}{
 		{[]string{"-r", "/nonexistent.pcap"}, []string{"sniff: error: open /nonexistent.pcap", "sniff: hint: -r wants a pcap"}},
 		{[]string{"-r", "main.go"}, []string{"sniff: error:", "sniff: hint:"}},
-		{[]string{"lo", "port", "abc"}, []string{`port "abc" is not a number`, "sniff: hint: a filter looks like"}},
-		{[]string{"lo", "portt", "9000"}, []string{`unknown word "portt"`}},
+		{[]string{"lo", "port", "9x"}, []string{`port "9x" is not a number`, "sniff: hint: a filter looks like"}},
+		{[]string{"lo", "port", "ssh"}, []string{`port names are not looked up`}},
+		{[]string{"lo", "portt", "9000"}, []string{`word 1, "portt": unknown word`}},
 		{[]string{"-c", "x"}, []string{"sniff: error:"}},
 		{[]string{"-c", "0"}, []string{"-c wants a positive number of packets", "sniff: hint: leave -c out"}},
-		{[]string{"-r", "../../sniff/testdata/plain.pcap", "udp"}, []string{`"udp" is neither an interface nor a filter word`, "interfaces: "}},
+		{[]string{"-r", "../../sniff/testdata/plain.pcap", "udp"}, []string{`"udp": sniff shows TCP only`}},
+		{[]string{"-r", "../../sniff/testdata/plain.pcap", "port 9000 or"}, []string{`"or" must join two conditions`}},
 		{[]string{"nosuchif0", "port", "9000"}, []string{`"nosuchif0" is neither an interface`}},
 	} {
 		_, stderr, code := runSniff(t, bin, tc.args...)
