@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -97,7 +98,7 @@ type LiveSource struct {
 	snaplen int
 
 	ring     *ring // nil once closed
-	captured uint64
+	captured atomic.Uint64 // read by Stats from any goroutine
 
 	mu     sync.Mutex // guards fd and kernel, for Stats from other goroutines
 	fd     int        // -1 once closed
@@ -225,7 +226,7 @@ func (s *LiveSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, err
 			return nil, gopacket.CaptureInfo{}, io.EOF
 		}
 		if data, ci, ok := s.ring.packet(); ok {
-			s.captured++
+			s.captured.Add(1)
 			if len(data) > s.snaplen {
 				data = data[:s.snaplen]
 				ci.CaptureLength = s.snaplen
@@ -309,13 +310,12 @@ func (s *LiveSource) pollStats() {
 }
 
 // Stats returns the capture's counts so far; after Close, the final ones.
-// Captured is exact only from the reading goroutine or after Close.
 func (s *LiveSource) Stats() CaptureStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pollStats()
 	st := s.kernel
-	st.Captured = s.captured
+	st.Captured = s.captured.Load()
 	return st
 }
 
