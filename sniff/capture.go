@@ -97,7 +97,7 @@ type LiveSource struct {
 	link    layers.LinkType
 	snaplen int
 
-	ring     *ring // nil once closed
+	ring     *ring         // nil once closed
 	captured atomic.Uint64 // read by Stats from any goroutine
 
 	mu     sync.Mutex // guards fd and kernel, for Stats from other goroutines

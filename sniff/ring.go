@@ -32,7 +32,7 @@ const (
 	// ringBlocksWanted is how many blocks the ring is cut into when it
 	// is big enough: enough that a block retired half empty by the
 	// timeout wastes little of the ring.
-	ringBlocksWanted = 64
+	ringBlocksWanted = 256
 	// ringBlockTimeout is how long the kernel fills a block before
 	// handing it over half full, in milliseconds: the most a packet
 	// waits before a person watching sees it.

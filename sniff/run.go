@@ -11,9 +11,9 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/gopacket/gopacket/reassembly"
 
+	"chatlab/sniff/dump"
 	"chatlab/sniff/filter"
 )
 
@@ -47,7 +47,7 @@ type runner struct {
 	cfg     Config
 	tap     *Tap
 	dec     *decoder
-	dump    *pcapgo.Writer
+	dump    *dump.Writer
 	asm     *reassembly.Assembler
 	shown   int
 	line    []byte
@@ -74,9 +74,10 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	r.tap.segments = !cfg.Follow
 	r.tap.flushEach = false
 	if cfg.Dump != nil {
-		r.dump = pcapgo.NewWriter(cfg.Dump)
-		if err := r.dump.WriteFileHeader(filter.Snaplen, link); err != nil {
-			return nil, fmt.Errorf("sniff: write pcap: %w", err)
+		var err error
+		r.dump, err = dump.New(cfg.Dump, dump.Options{Format: cfg.DumpFormat, LinkType: link, Snaplen: filter.Snaplen})
+		if err != nil {
+			return nil, fmt.Errorf("sniff: write -w file: %w", err)
 		}
 	}
 	if cfg.Follow {
@@ -112,6 +113,11 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 		r.asm.FlushAll()
 		r.tap.mu.Unlock()
 	}
+	if r.dump != nil {
+		if derr := r.dump.Flush(); err == nil && derr != nil {
+			err = fmt.Errorf("sniff: write -w file: %w", derr)
+		}
+	}
 	if cerr := r.tap.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("sniff: write output: %w", cerr)
 	}
@@ -131,7 +137,12 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo) error {
 	if r.dump != nil {
 		ci.CaptureLength = len(data)
 		if err := r.dump.WritePacket(ci, data); err != nil {
-			return fmt.Errorf("write pcap: %w", err)
+			return fmt.Errorf("write -w file: %w", err)
+		}
+		if r.cfg.Live {
+			if err := r.dump.Flush(); err != nil { // tcpdump -U: readers of the file see it now
+				return fmt.Errorf("write -w file: %w", err)
+			}
 		}
 	}
 	t := r.tap
