@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"chatlab/sniff/dump"
 	"chatlab/sniff/event"
 	"chatlab/sniff/filter"
 	"chatlab/sniff/render"
@@ -59,8 +60,11 @@ type Config struct {
 	Filter *filter.Filter
 	// Count stops Run after this many segments; zero means no limit.
 	Count int
-	// Dump, if set, receives every segment Run shows, as a pcap file.
+	// Dump, if set, receives every segment Run shows, as a pcap file
+	// (or pcapng, as DumpFormat says).
 	Dump io.Writer
+	// DumpFormat is Dump's file format.
+	DumpFormat dump.Format
 	// Live makes Run flush its output after every packet, for a person
 	// watching a live capture.
 	Live bool

@@ -10,9 +10,9 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/gopacket/gopacket/reassembly"
 
+	"chatlab/sniff/dump"
 	"chatlab/sniff/event"
 	"chatlab/sniff/filter"
 )
@@ -65,7 +65,7 @@ type runner struct {
 	match   *filter.Matcher // nil for a live capture: the kernel ran it
 	tap     *Tap
 	dec     *decoder
-	dump    *pcapgo.Writer
+	dump    *dump.Writer
 	asm     *reassembly.Assembler
 	shown   int
 	packets int // read, matching or not: tshark's frame numbers
@@ -91,9 +91,10 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	}
 	r.tap.flushEach = false
 	if cfg.Dump != nil {
-		r.dump = pcapgo.NewWriter(cfg.Dump)
-		if err := r.dump.WriteFileHeader(filter.Snaplen, link); err != nil {
-			return nil, fmt.Errorf("sniff: write pcap: %w", err)
+		var err error
+		r.dump, err = dump.New(cfg.Dump, dump.Options{Format: cfg.DumpFormat, LinkType: link, Snaplen: filter.Snaplen})
+		if err != nil {
+			return nil, fmt.Errorf("sniff: write -w file: %w", err)
 		}
 	}
 	if cfg.Follow {
@@ -132,6 +133,11 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 		r.tap.mu.Lock()
 		r.asm.FlushAll()
 		r.tap.mu.Unlock()
+	}
+	if r.dump != nil {
+		if derr := r.dump.Flush(); err == nil && derr != nil {
+			err = fmt.Errorf("sniff: write -w file: %w", derr)
+		}
 	}
 	var capture *event.CaptureStats
 	if cs, ok := src.(CaptureStatser); ok {
@@ -181,7 +187,12 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 	if r.dump != nil {
 		ci.CaptureLength = len(data)
 		if err := r.dump.WritePacket(ci, data); err != nil {
-			return fmt.Errorf("write pcap: %w", err)
+			return fmt.Errorf("write -w file: %w", err)
+		}
+		if r.cfg.Live {
+			if err := r.dump.Flush(); err != nil { // tcpdump -U: readers of the file see it now
+				return fmt.Errorf("write -w file: %w", err)
+			}
 		}
 	}
 	t := r.tap

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -20,6 +19,7 @@ import (
 
 	"chatlab/protocol"
 	"chatlab/sniff"
+	"chatlab/sniff/dump"
 	"chatlab/sniff/filter"
 )
 
@@ -158,18 +158,14 @@ func run(args []string) (err error) {
 		if cerr != nil {
 			return cerr
 		}
-		bw := bufio.NewWriter(f)
-		cfg.Dump = bw
+		cfg.Dump, cfg.DumpFormat = f, dump.FormatFor(write)
 		defer func() {
-			if ferr := bw.Flush(); err == nil && ferr != nil {
-				err = ferr
-			}
 			if cerr := f.Close(); err == nil && cerr != nil {
 				err = cerr
 			}
 		}()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	if read != "" {
@@ -182,8 +178,11 @@ func run(args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "sniff: %s\n", packets.Listening())
 	cfg.Live = true
 	_, err = sniff.Run(ctx, packets, link, cfg)
+	packets.Close()
+	fmt.Fprint(os.Stderr, sniff.StatsReport(packets.Stats(), sniff.PipeStats{}, write != ""))
 	return err
 }
 
