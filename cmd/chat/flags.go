@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"strings"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/protocol/chat"
 )
 
@@ -20,8 +23,8 @@ func (m *modeFlags) register(fs *flag.FlagSet) {
 }
 
 // parse parses args with fs (which has m registered) and returns the mode.
-func (m *modeFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) (chat.Mode, error) {
-	if err := parse(fs, args, stderr); err != nil {
+func (m *modeFlags) parse(fs *flag.FlagSet, args []string, stdout io.Writer) (chat.Mode, error) {
+	if err := parse(fs, args, stdout); err != nil {
 		return 0, err
 	}
 	return m.resolve()
@@ -29,7 +32,7 @@ func (m *modeFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) (ch
 
 func (m *modeFlags) resolve() (chat.Mode, error) {
 	if m.plain && m.secure {
-		return 0, withHint(errors.New("--plain and --secure both given"), "pick one")
+		return 0, &cli.UsageError{Err: errors.New("--plain and --secure both given"), Hint: "pick one"}
 	}
 	if m.plain {
 		return chat.Plain, nil
@@ -37,26 +40,40 @@ func (m *modeFlags) resolve() (chat.Mode, error) {
 	return chat.Secure, nil
 }
 
-// parse parses args with fs, turning -h into errUsage and extra arguments
-// into an error.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errUsage
-		}
-		return withHint(err, fmt.Sprintf(`"chat %s -h" lists the flags`, fs.Name()))
-	}
-	if fs.NArg() > 0 {
-		return withHint(fmt.Errorf("unexpected argument %q", fs.Arg(0)), fmt.Sprintf(`"chat %s -h" lists the flags`, fs.Name()))
-	}
-	return nil
+// parse parses args with fs: -h prints its usage to stdout and returns
+// errUsage, and a mistake comes back once, as a *cli.UsageError.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	return cli.Parse(fs, args, stdout, "chat "+fs.Name())
 }
 
-// plainUsage makes -h print "Usage: chat NAME [flags]" and the flags.
-func plainUsage(fs *flag.FlagSet, stderr io.Writer) {
+// plainUsage makes -h print "Usage: chat NAME [flags]", what the
+// subcommand does, and the flags.
+func plainUsage(fs *flag.FlagSet, what string) {
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: chat %s [flags]\n\nFlags:\n", fs.Name())
-		fs.PrintDefaults()
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: chat %s [flags]\n\n%s\n\nFlags:\n", fs.Name(), what)
+		cli.PrintFlags(w, fs)
 	}
+}
+
+// checkAddr refuses an address that is not HOST:PORT before anything
+// dials or listens, saying which half is missing: "--connect 9000" is a
+// port without its host.
+func checkAddr(flagName, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	switch {
+	case err == nil && port != "":
+		return nil
+	case err == nil:
+		return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, for example --%s %s9000", flagName, flagName, addr),
+			"--%s %s: the port is missing", flagName, addr)
+	case addr != "" && strings.Trim(addr, "0123456789") == "":
+		return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, for example --%s 127.0.0.1:%s", flagName, flagName, addr),
+			"--%s %s: the host is missing", flagName, addr)
+	case !strings.Contains(addr, ":"):
+		return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, for example --%s %s:9000", flagName, flagName, addr),
+			"--%s %s: the port is missing", flagName, addr)
+	}
+	return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, such as 127.0.0.1:9000 or [::1]:9000", flagName),
+		"--%s %q is not HOST:PORT", flagName, addr)
 }
