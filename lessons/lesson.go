@@ -150,7 +150,7 @@ func Get(n int) (Lesson, error) {
 			return l, nil
 		}
 	}
-	return Lesson{}, fmt.Errorf("lessons: no lesson %d (there are %d to %d)", n, all[0].Number, all[len(all)-1].Number)
+	return Lesson{}, fmt.Errorf("lessons: there is no lesson %d; the lessons are %d to %d", n, all[0].Number, all[len(all)-1].Number)
 }
 
 // Step returns the named step, or nil.

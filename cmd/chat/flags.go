@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"strings"
 
 	"chatlab/cmd/internal/cli"
 	"chatlab/protocol/chat"
@@ -56,24 +54,5 @@ func plainUsage(fs *flag.FlagSet, what string) {
 	}
 }
 
-// checkAddr refuses an address that is not HOST:PORT before anything
-// dials or listens, saying which half is missing: "--connect 9000" is a
-// port without its host.
-func checkAddr(flagName, addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	switch {
-	case err == nil && port != "":
-		return nil
-	case err == nil:
-		return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, for example --%s %s9000", flagName, flagName, addr),
-			"--%s %s: the port is missing", flagName, addr)
-	case addr != "" && strings.Trim(addr, "0123456789") == "":
-		return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, for example --%s 127.0.0.1:%s", flagName, flagName, addr),
-			"--%s %s: the host is missing", flagName, addr)
-	case !strings.Contains(addr, ":"):
-		return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, for example --%s %s:9000", flagName, flagName, addr),
-			"--%s %s: the port is missing", flagName, addr)
-	}
-	return cli.Usagef(fmt.Sprintf("--%s wants HOST:PORT, such as 127.0.0.1:9000 or [::1]:9000", flagName),
-		"--%s %q is not HOST:PORT", flagName, addr)
-}
+// checkAddr refuses an address that is not HOST:PORT.
+func checkAddr(flagName, addr string) error { return cli.CheckAddr(flagName, addr) }

@@ -90,6 +90,13 @@ var (
 	badSyntax     = regexp.MustCompile(`^bad flag syntax: (.*)$`)
 )
 
+// FlagError says again, in a person's words, an error that fs.Parse
+// returned, for a command that calls fs.Parse itself (to take arguments
+// between flags). The hint names command's -h.
+func FlagError(fs *flag.FlagSet, err error, command string) error {
+	return translate(fs, err, fmt.Sprintf("%q lists the flags", command+" -h"))
+}
+
 func translate(fs *flag.FlagSet, err error, listed string) error {
 	msg := err.Error()
 	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {

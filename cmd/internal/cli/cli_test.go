@@ -125,3 +125,20 @@ func TestWrapHangingIndent(t *testing.T) {
 		t.Errorf("the indented line was not kept:\n%s", got)
 	}
 }
+
+func TestCheckAddrSaysWhatIsMissing(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:9000": "",
+		"[::1]:9000":     "",
+		":9000":          "",
+		"9000":           "--connect 9000: the host is missing",
+		"localhost":      "--connect localhost: the port is missing",
+		"localhost:":     "--connect localhost:: the port is missing",
+		"::1:9000":       `--connect "::1:9000" is not HOST:PORT`,
+	} {
+		err := CheckAddr("connect", addr)
+		if (want == "") != (err == nil) || (err != nil && err.Error() != want) {
+			t.Errorf("%q: %v, want %q", addr, err, want)
+		}
+	}
+}
