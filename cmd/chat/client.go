@@ -66,7 +66,11 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stderr, "chat: plain mode: what you type crosses the network as readable text")
 	}
-	return converse(cl, term, stdin)
+	if err := term.startEditing(stdin); err != nil {
+		return err
+	}
+	defer term.finish()
+	return converse(cl, term, term.lines(stdin))
 }
 
 // fingerprintHint says where the fingerprint to copy is.
@@ -145,7 +149,7 @@ func dialHint(err error, cfg chat.ClientConfig) error {
 
 // converse runs the two halves of the client: one goroutine prints what
 // the server sends, this one sends what the user types.
-func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
+func converse(cl *chat.Client, term *terminal, next func() (string, error)) error {
 	received := make(chan error, 1)
 	go func() {
 		for {
@@ -161,9 +165,8 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 	inputDone := make(chan error, 1)
 	stop := make(chan struct{})
 	defer close(stop) // lets the input reader go once the conversation ends
-	go readInput(stdin, typed, inputDone, stop)
+	go readInput(next, typed, inputDone, stop)
 
-	defer term.finish()
 	term.prompt()
 	for {
 		select {
@@ -249,12 +252,12 @@ func serverGone(err error, term *terminal) error {
 // than a message can be is refused anyway, so the rest is skipped.
 const maxTypedLine = protocol.MaxMessage + 1
 
-// readInput sends typed lines until stdin ends or stop closes. A line
-// longer than maxTypedLine arrives cut to that length, to be refused.
-func readInput(stdin io.Reader, typed chan<- string, done chan<- error, stop <-chan struct{}) {
-	br := bufio.NewReader(stdin)
+// readInput sends the lines next reads until its input ends or stop
+// closes. A line longer than maxTypedLine arrives cut to that length, to
+// be refused.
+func readInput(next func() (string, error), typed chan<- string, done chan<- error, stop <-chan struct{}) {
 	for {
-		line, err := readTypedLine(br)
+		line, err := next()
 		if line != "" || err == nil {
 			select {
 			case typed <- line:
