@@ -50,7 +50,9 @@ func (s tmuxSession) tmux(args ...string) string {
 }
 
 // keys types into the session, one tmux key name or literal text each.
-func (s tmuxSession) keys(keys ...string) { s.tmux(append([]string{"send-keys", "-t", "chat"}, keys...)...) }
+func (s tmuxSession) keys(keys ...string) {
+	s.tmux(append([]string{"send-keys", "-t", "chat"}, keys...)...)
+}
 
 // literal types text as it is, with no key names read into it.
 func (s tmuxSession) literal(text string) { s.tmux("send-keys", "-t", "chat", "-l", text) }
