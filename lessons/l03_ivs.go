@@ -51,9 +51,9 @@ func ivChat(ctx context.Context, e *Env, suite protocol.CipherSuite) ([][]byte, 
 		body := u[protocol.RecordHeaderLen:]
 		ct := body[protocol.NonceSize : len(body)-protocol.TagSize]
 		cts = append(cts, ct)
-		views = append(views, fmt.Sprintf("nonce %x… ct % x", body[8:protocol.NonceSize], ct[:min(8, len(ct))]))
+		views = append(views, fmt.Sprintf("nonce %x ct % x", body[:protocol.NonceSize], ct[:min(8, len(ct))]))
 	}
-	e.sideBySide("what alice typed", msgs, "on the wire (nonce, start of ciphertext)", views)
+	e.sideBySide("what alice typed", msgs, "on the wire (the whole nonce, start of ciphertext)", views)
 	if len(cts) != len(msgs) {
 		return nil, failed("the eavesdropper should have seen %d records from alice, it saw %d", len(msgs), len(cts))
 	}

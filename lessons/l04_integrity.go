@@ -60,7 +60,7 @@ func stepCBCFlip(ctx context.Context, e *Env) error {
 	if len(conv.received) > 0 {
 		got = conv.received[0]
 	}
-	e.sideBySide("what alice typed", []string{payMessage}, "what bob received", []string{got})
+	e.sideBySide("what alice typed", []string{payMessage}, "what bob received", []string{"alice: " + got})
 	if got != payEdited {
 		return failed("bob should have received %q, altered without anyone noticing; he got %q", payEdited, got)
 	}

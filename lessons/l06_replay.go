@@ -48,8 +48,9 @@ func stepReplayCBC(ctx context.Context, e *Env) (err error) {
 	if err != nil {
 		return failed("bob should have received the replayed record: %v", err)
 	}
-	got = append(got, again.String())
-	e.sideBySide("what alice typed", []string{payMessage, "(nothing)"}, "what bob received", got)
+	// Every row as bob's screen shows it, sender first, as in the GCM run.
+	seen := []string{"alice: " + got[0], again.String()}
+	e.sideBySide("what alice typed", []string{payMessage, "(nothing)"}, "what bob received", seen)
 	if again.Notice || again.Text != payMessage {
 		return failed("the replayed record should have been accepted as a second %q; bob got %q", payMessage, again)
 	}

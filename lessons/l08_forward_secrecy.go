@@ -38,7 +38,7 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 		return ev.finish(err)
 	}
 	msgs := secretMessages()
-	_, err = w.converse(ctx, msgs, clientOpts{})
+	conv, err := w.converse(ctx, msgs, clientOpts{})
 	w.close()
 	if err := ev.finish(err); err != nil {
 		return err
@@ -62,7 +62,12 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 			return failed("without the key the recording should not show %q", m)
 		}
 	}
-	e.claim("read back without the key, the recording shows no message")
+	views, _ := seenMessages(ev.rec, conv.alice, false)
+	if len(views) < len(msgs) {
+		return failed("the recording should hold %d records from alice, it holds %d", len(msgs), len(views))
+	}
+	e.sideBySide("what alice typed", msgs, "what the recording holds, without the key", views[:len(msgs)])
+	e.claim("read back without the key, the recording shows no message: only records of random-looking bytes")
 
 	e.banner("Live: months later, the server's private key is stolen")
 	keyPath := filepath.Join(e.Dir, "server.key")

@@ -32,25 +32,46 @@ type Lesson struct {
 }
 
 // Section is a part of a lesson's text, from one "## " heading to the
-// next, with the steps it asks to run after it is shown.
+// next. Its Parts alternate text and live steps in the order the text
+// gives them, so each step runs where its marker stands: the reveal comes
+// before the paragraph that explains it.
 type Section struct {
 	Heading string   // empty for the part before the first heading
 	Body    string   // the Markdown, without the run markers
 	Steps   []string // names of the steps to run, in order
+	Parts   []Part   // the text and the steps, in the order written
+}
+
+// Part is a stretch of a section's text, or one step to run there:
+// exactly one of Text and Step is set.
+type Part struct {
+	Text string // Markdown, trimmed
+	Step string // the name of a step
 }
 
 // stepMarker is how a text asks for a live step, invisibly on a
 // code-hosting site: <!-- run: NAME -->.
 var stepMarker = regexp.MustCompile(`(?m)^<!-- run: ([a-z0-9-]+) -->\n?`)
 
-// Sections splits the text at its "## " headings.
+// Sections splits the text at its "## " headings, and each section at its
+// run markers.
 func (l Lesson) Sections() []Section {
 	var out []Section
 	cur := Section{}
 	flush := func() {
 		body := cur.Body
-		for _, m := range stepMarker.FindAllStringSubmatch(body, -1) {
-			cur.Steps = append(cur.Steps, m[1])
+		rest := body
+		for _, loc := range stepMarker.FindAllStringSubmatchIndex(body, -1) {
+			if t := strings.TrimSpace(body[len(body)-len(rest) : loc[0]]); t != "" {
+				cur.Parts = append(cur.Parts, Part{Text: t})
+			}
+			name := body[loc[2]:loc[3]]
+			cur.Steps = append(cur.Steps, name)
+			cur.Parts = append(cur.Parts, Part{Step: name})
+			rest = body[loc[1]:]
+		}
+		if t := strings.TrimSpace(rest); t != "" {
+			cur.Parts = append(cur.Parts, Part{Text: t})
 		}
 		cur.Body = strings.TrimSpace(stepMarker.ReplaceAllString(body, ""))
 		if cur.Heading != "" || cur.Body != "" {
@@ -129,7 +150,7 @@ func Get(n int) (Lesson, error) {
 			return l, nil
 		}
 	}
-	return Lesson{}, fmt.Errorf("lessons: no lesson %d (there are %d to %d)", n, all[0].Number, all[len(all)-1].Number)
+	return Lesson{}, fmt.Errorf("lessons: there is no lesson %d; the lessons are %d to %d", n, all[0].Number, all[len(all)-1].Number)
 }
 
 // Step returns the named step, or nil.

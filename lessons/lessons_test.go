@@ -210,7 +210,87 @@ func TestEveryLessonAuto(t *testing.T) {
 			if !strings.Contains(out.String(), "Exercise") {
 				t.Error("the exercise was not shown")
 			}
+			checkRevealsInPlace(t, l, out.String())
 		})
+	}
+}
+
+// checkRevealsInPlace asserts that each live block of l's output comes
+// where its marker stands in the Markdown: after the text before the
+// marker, and before the paragraph (or heading) that follows it.
+func checkRevealsInPlace(t *testing.T, l Lesson, out string) {
+	t.Helper()
+	p := newPalette(false)
+	lines := strings.Split(out, "\n")
+	// find returns the index of the first line from i on that reads s.
+	find := func(i int, s string) int {
+		for ; i < len(lines); i++ {
+			if strings.TrimRight(lines[i], " ") == s {
+				return i
+			}
+		}
+		return -1
+	}
+	// liveFrom returns the index of the first banner of a live block from i.
+	liveFrom := func(i int) int {
+		for ; i < len(lines); i++ {
+			if strings.HasPrefix(lines[i], "▶ ") {
+				return i
+			}
+		}
+		return -1
+	}
+	first := func(md string) string { f, _, _ := strings.Cut(p.render(md), "\n"); return f }
+	last := func(md string) string {
+		r := strings.Split(p.render(md), "\n")
+		return r[len(r)-1]
+	}
+	secs := l.Sections()
+	cursor := 0
+	for si, s := range secs {
+		for j, part := range s.Parts {
+			if part.Step == "" {
+				continue
+			}
+			before := s.Heading
+			if j > 0 && s.Parts[j-1].Step == "" {
+				before = last(s.Parts[j-1].Text)
+			}
+			after := ""
+			if j+1 < len(s.Parts) && s.Parts[j+1].Step == "" {
+				after = first(s.Parts[j+1].Text)
+			} else if si+1 < len(secs) {
+				after = secs[si+1].Heading
+			}
+			b := find(cursor, before)
+			if b < 0 {
+				t.Errorf("lesson %d: the text before step %q (%q) is not in the output", l.Number, part.Step, before)
+				return
+			}
+			live := liveFrom(cursor)
+			if live < b {
+				t.Errorf("lesson %d: step %q's live block (line %d) came before the text that leads to it (line %d)", l.Number, part.Step, live+1, b+1)
+				return
+			}
+			a := find(b+1, after)
+			if a < 0 {
+				t.Errorf("lesson %d: the paragraph after step %q (%q) is not in the output after it", l.Number, part.Step, after)
+				return
+			}
+			if live > a {
+				t.Errorf("lesson %d: step %q's live block (line %d) came after the paragraph that follows its marker (%q, line %d)",
+					l.Number, part.Step, live+1, after, a+1)
+				return
+			}
+			verdict := false
+			for _, line := range lines[live:a] {
+				verdict = verdict || strings.HasPrefix(line, "✔ ") || strings.HasPrefix(line, "✘ ")
+			}
+			if !verdict {
+				t.Errorf("lesson %d: step %q gave no verdict (✔ or ✘) before %q", l.Number, part.Step, after)
+			}
+			cursor = a
+		}
 	}
 }
 

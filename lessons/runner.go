@@ -81,18 +81,25 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 		if s.Heading != "" {
 			env.printf("\n%s\n\n", env.pal.heading.Sprint(s.Heading))
 		}
-		if i == 0 {
+		parts := s.Parts
+		if i == 0 && len(parts) > 0 && parts[0].Step == "" {
 			// The title line was printed above.
-			_, s.Body, _ = strings.Cut(s.Body, "\n")
-			s.Body = strings.TrimSpace(s.Body)
+			_, rest, _ := strings.Cut(parts[0].Text, "\n")
+			parts = append([]Part{{Text: strings.TrimSpace(rest)}}, parts[1:]...)
 		}
-		if s.Body != "" {
-			env.printf("%s\n", env.pal.render(s.Body))
-		}
-		for _, name := range s.Steps {
-			step := l.Step(name)
+		for j, part := range parts {
+			if part.Step == "" {
+				if part.Text != "" {
+					if j > 0 {
+						env.printf("\n")
+					}
+					env.printf("%s\n", env.pal.render(part.Text))
+				}
+				continue
+			}
+			step := l.Step(part.Step)
 			if step == nil {
-				return fmt.Errorf("lessons: lesson %d asks for a step %q that does not exist", l.Number, name)
+				return fmt.Errorf("lessons: lesson %d asks for a step %q that does not exist", l.Number, part.Step)
 			}
 			if err := step(ctx, env); err != nil {
 				var ce *ClaimError

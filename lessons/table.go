@@ -11,10 +11,10 @@ import (
 	"chatlab/protocol/chat"
 )
 
-// Column widths of the side-by-side view, sized for an 80-column
-// terminal or a projector.
+// Column widths of the side-by-side view, sized to fit 100 columns with
+// the longest message a lesson types (lesson 8's, 31 characters).
 const (
-	typedWidth = 30
+	typedWidth = 32
 	wireWidth  = 46
 )
 
@@ -96,6 +96,9 @@ func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conv
 	if a := w.cfg.attack; a != nil && len(a.Flips)+len(a.Replays) > 0 {
 		ob.direct = true
 	}
+	// Said before anyone connects, so it comes before the sniffer shows
+	// the connections it describes.
+	w.env.note(fmt.Sprintf("bob joins, then alice (%s); alice types %s", w.modeName(), count(len(msgs), "message")))
 	bob, err := w.dial(ctx, "bob", ob)
 	if err != nil {
 		return conversation{}, err
@@ -113,7 +116,6 @@ func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conv
 	if err := joined(bob, "alice"); err != nil {
 		return conv, err
 	}
-	w.env.note(fmt.Sprintf("alice and bob are in the room (%s mode); alice types %s", w.cfg.mode, count(len(msgs), "message")))
 	conv.received, err = say(alice, bob, msgs...)
 	if err != nil {
 		return conv, err
@@ -121,6 +123,15 @@ func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conv
 	leave(alice)
 	leave(bob)
 	return conv, nil
+}
+
+// modeName says how the room is encrypted: its mode, or the weak suite
+// that replaces secure mode's.
+func (w *world) modeName() string {
+	if w.cfg.suite != nil {
+		return "weak suite " + w.cfg.suite.ID().String()
+	}
+	return w.cfg.mode.String() + " mode"
 }
 
 func addrPortOf(c *chat.Client) netip.AddrPort { return addrPortOfConn(c.NetConn()) }

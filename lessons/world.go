@@ -75,7 +75,9 @@ func (e *Env) newWorld(cfg worldConfig) (*world, error) {
 	ev := cfg.eaves
 	acfg := cfg.attack
 	if acfg == nil && ev != nil && !ev.capture {
-		acfg = &attack.Config{} // a transparent relay: the tap
+		// A transparent relay as the tap: it stands for the wire, so it
+		// says nothing of its own, as a live capture would not.
+		acfg = &attack.Config{Out: io.Discard}
 	}
 	if acfg != nil {
 		c := *acfg

@@ -62,7 +62,7 @@ Examples:
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(stderr, benchUsage) }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage) }
 	mode := fs.String("mode", "both", "")
 	var cfg bench.Config
 	fs.IntVar(&cfg.Clients, "clients", bench.DefaultClients, "")
@@ -72,7 +72,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Idle, "idle", bench.DefaultIdle, "")
 	asJSON := fs.Bool("json", false, "")
 	rounds := fs.Int("rounds", 1, "")
-	if err := parse(fs, args, stderr); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	var modes []chat.Mode

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/protocol"
 	"chatlab/protocol/chat"
 )
@@ -24,23 +25,22 @@ const leaveGrace = 5 * time.Second
 
 func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
-	plainUsage(fs, stderr)
+	plainUsage(fs, "Join a room: each line typed is a message; /help lists the commands.")
 	var mf modeFlags
 	mf.register(fs)
-	addr := fs.String("connect", "127.0.0.1:9000", "server address")
-	name := fs.String("name", defaultName(), "your name in the room")
-	pin := fs.String("fingerprint", "", "accept only a server key with this fingerprint (SHA256:...)")
-	known := fs.String("known", "", "known-servers file (default: known_servers in the chatlab config dir)")
-	mode, err := mf.parse(fs, args, stderr)
+	addr := fs.String("connect", "127.0.0.1:9000", "server `address`, HOST:PORT")
+	name := fs.String("name", defaultName(), "your `name` in the room")
+	pin := fs.String("fingerprint", "", "accept only the server key whose fingerprint is `SHA256:...`")
+	known := fs.String("known", "", "known-servers `file` (default: known_servers in the chatlab config dir)")
+	mode, err := mf.parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
-	if *pin != "" && !validFingerprint(*pin) {
-		return withHint(fmt.Errorf("--fingerprint %q is not a fingerprint", *pin),
-			"copy the whole SHA256:... line the server prints at start (43 characters after SHA256:)")
+	if err := clientFlags(mode, *addr, *pin, *known); err != nil {
+		return err
 	}
 	if err := protocol.ValidName(*name); err != nil {
-		return withHint(fmt.Errorf("--name %q: %v", *name, err), "for example --name alice")
+		return &cli.UsageError{Err: fmt.Errorf("--name %q: %v", *name, err), Hint: "for example --name alice"}
 	}
 	cfg := chat.ClientConfig{Mode: mode, Addr: *addr, Name: *name, Fingerprint: *pin}
 	if mode == chat.Secure && *pin == "" {
@@ -66,7 +66,35 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stderr, "chat: plain mode: what you type crosses the network as readable text")
 	}
-	return converse(cl, term, stdin)
+	if err := term.startEditing(stdin); err != nil {
+		return err
+	}
+	defer term.finish()
+	return converse(cl, term, term.lines(stdin))
+}
+
+// fingerprintHint says where the fingerprint to copy is.
+const fingerprintHint = `copy the word that starts with SHA256: from the server's line ` +
+	`"chat: server key fingerprint SHA256:…" (43 characters follow SHA256:)`
+
+// clientFlags checks the flags that need no network: the address, the
+// fingerprint's form, and that plain mode is not asked to check a key.
+func clientFlags(mode chat.Mode, addr, pin, known string) error {
+	if err := checkAddr("connect", addr); err != nil {
+		return err
+	}
+	if mode == chat.Plain {
+		for flagName, v := range map[string]string{"fingerprint": pin, "known": known} {
+			if v != "" {
+				return cli.Usagef("only secure mode (the default) can check whom you talk to: drop --plain",
+					"--%s with --plain: a plain server has no key, so there is nothing to check", flagName)
+			}
+		}
+	}
+	if pin != "" && !validFingerprint(pin) {
+		return cli.Usagef(fingerprintHint, "--fingerprint %q is not a fingerprint", pin)
+	}
+	return nil
 }
 
 // validFingerprint checks the form "SHA256:" + unpadded base64 of 32 bytes.
@@ -105,7 +133,10 @@ func dialHint(err error, cfg chat.ClientConfig) error {
 	var changed *protocol.FingerprintChangedError
 	switch {
 	case errors.As(err, &changed):
-		return withHint(fmt.Errorf("REFUSING TO CONNECT: %s", changed.Error()), "if the server's owner confirms the new fingerprint, delete that line and connect again")
+		// The error already says which line to delete if the change is
+		// known; the hint says how to find out.
+		return withHint(fmt.Errorf("REFUSING TO CONNECT: %s", changed.Error()),
+			"ask the server's owner which fingerprint it printed at start, by a way an attacker cannot change (in person, on the projector)")
 	case errors.Is(err, chat.ErrPinMismatch):
 		return withHint(err, "someone may be in the middle; check the fingerprint the server printed")
 	case errors.Is(err, chat.ErrServerIsPlain), errors.Is(err, chat.ErrServerIsSecure):
@@ -118,7 +149,7 @@ func dialHint(err error, cfg chat.ClientConfig) error {
 
 // converse runs the two halves of the client: one goroutine prints what
 // the server sends, this one sends what the user types.
-func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
+func converse(cl *chat.Client, term *terminal, next func() (string, error)) error {
 	received := make(chan error, 1)
 	go func() {
 		for {
@@ -134,9 +165,8 @@ func converse(cl *chat.Client, term *terminal, stdin io.Reader) error {
 	inputDone := make(chan error, 1)
 	stop := make(chan struct{})
 	defer close(stop) // lets the input reader go once the conversation ends
-	go readInput(stdin, typed, inputDone, stop)
+	go readInput(next, typed, inputDone, stop)
 
-	defer term.finish()
 	term.prompt()
 	for {
 		select {
@@ -222,12 +252,12 @@ func serverGone(err error, term *terminal) error {
 // than a message can be is refused anyway, so the rest is skipped.
 const maxTypedLine = protocol.MaxMessage + 1
 
-// readInput sends typed lines until stdin ends or stop closes. A line
-// longer than maxTypedLine arrives cut to that length, to be refused.
-func readInput(stdin io.Reader, typed chan<- string, done chan<- error, stop <-chan struct{}) {
-	br := bufio.NewReader(stdin)
+// readInput sends the lines next reads until its input ends or stop
+// closes. A line longer than maxTypedLine arrives cut to that length, to
+// be refused.
+func readInput(next func() (string, error), typed chan<- string, done chan<- error, stop <-chan struct{}) {
 	for {
-		line, err := readTypedLine(br)
+		line, err := next()
 		if line != "" || err == nil {
 			select {
 			case typed <- line:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/protocol/chat"
 )
 
@@ -20,8 +21,8 @@ func (m *modeFlags) register(fs *flag.FlagSet) {
 }
 
 // parse parses args with fs (which has m registered) and returns the mode.
-func (m *modeFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) (chat.Mode, error) {
-	if err := parse(fs, args, stderr); err != nil {
+func (m *modeFlags) parse(fs *flag.FlagSet, args []string, stdout io.Writer) (chat.Mode, error) {
+	if err := parse(fs, args, stdout); err != nil {
 		return 0, err
 	}
 	return m.resolve()
@@ -29,7 +30,7 @@ func (m *modeFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) (ch
 
 func (m *modeFlags) resolve() (chat.Mode, error) {
 	if m.plain && m.secure {
-		return 0, withHint(errors.New("--plain and --secure both given"), "pick one")
+		return 0, &cli.UsageError{Err: errors.New("--plain and --secure both given"), Hint: "pick one"}
 	}
 	if m.plain {
 		return chat.Plain, nil
@@ -37,26 +38,21 @@ func (m *modeFlags) resolve() (chat.Mode, error) {
 	return chat.Secure, nil
 }
 
-// parse parses args with fs, turning -h into errUsage and extra arguments
-// into an error.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errUsage
-		}
-		return withHint(err, fmt.Sprintf(`"chat %s -h" lists the flags`, fs.Name()))
-	}
-	if fs.NArg() > 0 {
-		return withHint(fmt.Errorf("unexpected argument %q", fs.Arg(0)), fmt.Sprintf(`"chat %s -h" lists the flags`, fs.Name()))
-	}
-	return nil
+// parse parses args with fs: -h prints its usage to stdout and returns
+// errUsage, and a mistake comes back once, as a *cli.UsageError.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	return cli.Parse(fs, args, stdout, "chat "+fs.Name())
 }
 
-// plainUsage makes -h print "Usage: chat NAME [flags]" and the flags.
-func plainUsage(fs *flag.FlagSet, stderr io.Writer) {
+// plainUsage makes -h print "Usage: chat NAME [flags]", what the
+// subcommand does, and the flags.
+func plainUsage(fs *flag.FlagSet, what string) {
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: chat %s [flags]\n\nFlags:\n", fs.Name())
-		fs.PrintDefaults()
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: chat %s [flags]\n\n%s\n\nFlags:\n", fs.Name(), what)
+		cli.PrintFlags(w, fs)
 	}
 }
+
+// checkAddr refuses an address that is not HOST:PORT.
+func checkAddr(flagName, addr string) error { return cli.CheckAddr(flagName, addr) }

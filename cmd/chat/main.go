@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/protocol/chat"
 )
 
@@ -40,7 +41,8 @@ Examples:
   chat --secure server --key ./server.key
   (echo hi; sleep 1) | chat client --name bob
 
-Run "chat SUBCOMMAND -h" for every flag of a subcommand.
+Run "chat SUBCOMMAND -h" (or "chat help SUBCOMMAND") for every flag of a
+subcommand, and "chat --version" for the build.
 `
 
 func main() {
@@ -58,27 +60,33 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func withHint(err error, hint string) error { return &exitError{err: err, hint: hint} }
 
-// errUsage means the usage text was asked for; it is not a failure.
-var errUsage = errors.New("usage")
+// errUsage means the usage text was asked for and printed; it is not a
+// failure.
+var errUsage = cli.ErrHelp
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := dispatch(args, stdin, stdout, stderr)
-	if err == nil {
-		return 0
-	}
-	if errors.Is(err, errUsage) {
-		return 0
+	if err == nil || errors.Is(err, errUsage) {
+		return cli.ExitOK
 	}
 	report(stderr, err)
-	return 1
+	var ue *cli.UsageError
+	if errors.As(err, &ue) {
+		return cli.ExitUsage
+	}
+	return cli.ExitError
 }
 
 func report(stderr io.Writer, err error) {
-	msg := strings.TrimPrefix(err.Error(), "chat: ")
-	fmt.Fprintf(stderr, "chat: error: %s\n", msg)
+	// The protocol/chat package's own prefix would say chat twice.
+	cli.Say(stderr, "chat: error: ", cli.TrimPrefixes(err.Error(), "chat: "))
 	var ee *exitError
-	if errors.As(err, &ee) && ee.hint != "" {
-		fmt.Fprintf(stderr, "chat: hint: %s\n", ee.hint)
+	var ue *cli.UsageError
+	switch {
+	case errors.As(err, &ee) && ee.hint != "":
+		cli.Say(stderr, "chat: hint: ", ee.hint)
+	case errors.As(err, &ue) && ue.Hint != "":
+		cli.Say(stderr, "chat: hint: ", ue.Hint)
 	}
 	switch {
 	case errors.Is(err, chat.ErrServerIsPlain):
@@ -88,27 +96,40 @@ func report(stderr io.Writer, err error) {
 	}
 }
 
+// subcommands names what "chat help" and a mistyped subcommand list.
+const subcommands = "server, client, relay and bench"
+
 // dispatch splits off the mode flags that come before the subcommand and
 // hands the rest to it.
 func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var pre []string
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		switch args[0] {
-		case "-h", "-help", "--help":
-			fmt.Fprint(stderr, usage)
+		switch {
+		case cli.IsHelp(args[0]):
+			fmt.Fprint(stdout, usage)
 			return errUsage
+		case args[0] == "--version" || args[0] == "-version":
+			fmt.Fprintln(stdout, cli.Version("chat"))
+			return nil
 		}
 		pre = append(pre, args[0])
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return withHint(errors.New("no subcommand"), `try "chat server" in one terminal and "chat client" in another`)
+		return cli.Usagef(`try "chat server" in one terminal and "chat client" in another; "chat -h" says more`, "no subcommand")
 	}
 	sub, rest := args[0], append(pre, args[1:]...)
+	if sub == "help" {
+		// "chat help" is "chat -h"; "chat help client" is "chat client -h".
+		if len(args) == 1 {
+			fmt.Fprint(stdout, usage)
+			return errUsage
+		}
+		sub, rest = args[1], []string{"-h"}
+	}
 	switch sub {
 	case "server":
-		return runServer(rest, stderr)
+		return runServer(rest, stdout, stderr)
 	case "client":
 		return runClient(rest, stdin, stdout, stderr)
 	case "relay":
@@ -116,5 +137,5 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "bench":
 		return runBench(rest, stdout, stderr)
 	}
-	return withHint(fmt.Errorf("unknown subcommand %q", sub), "the subcommands are server, client, relay and bench")
+	return cli.Usagef("the subcommands are "+subcommands, "unknown subcommand %q", sub)
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -114,12 +115,47 @@ func (b chatBin) server(t *testing.T, args ...string) (addr, fp string, cmd *exe
 	return addr, fp, cmd, stderr
 }
 
-func TestUsageAndBadArguments(t *testing.T) {
+// TestHelpOnStdout: -h, --help and "help" print the usage to stdout and
+// exit 0, on the command and on every subcommand, so "chat -h | less"
+// shows it.
+func TestHelpOnStdout(t *testing.T) {
 	b := buildChat(t)
-	_, stderr, code := b.run(t, "", "-h")
-	if code != 0 || stderr != usage {
-		t.Errorf("-h: exit %d, stderr %q", code, stderr)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-h"}, usage},
+		{[]string{"--help"}, usage},
+		{[]string{"help"}, usage},
+		{[]string{"--plain", "-h"}, usage},
+		{[]string{"server", "-h"}, "Usage: chat server [flags]"},
+		{[]string{"server", "--help"}, "--listen ADDRESS"},
+		{[]string{"client", "--help"}, "Usage: chat client [flags]"},
+		{[]string{"client", "--name", "bob", "-h"}, "--fingerprint SHA256:..."},
+		{[]string{"relay", "-h"}, relayUsage},
+		{[]string{"bench", "--help"}, benchUsage},
+		{[]string{"help", "client"}, "Usage: chat client [flags]"},
+		{[]string{"help", "relay"}, relayUsage},
+	} {
+		stdout, stderr, code := b.run(t, "", tc.args...)
+		if code != 0 || !strings.Contains(stdout, tc.want) || stderr != "" {
+			t.Errorf("%q: exit %d, stdout %.60q…, stderr %q; want %.40q on stdout", tc.args, code, stdout, stderr, tc.want)
+		}
 	}
+}
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	b := buildChat(t)
+	stdout, stderr, code := b.run(t, "", "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "chat ") || !strings.Contains(stdout, runtime.Version()) || stderr != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestBadArgumentsSaidOnce: a mistake on the command line is one error
+// and one hint on stderr, never the usage, and exit status 2.
+func TestBadArgumentsSaidOnce(t *testing.T) {
+	b := buildChat(t)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -128,14 +164,46 @@ func TestUsageAndBadArguments(t *testing.T) {
 		{[]string{"serve"}, `chat: error: unknown subcommand "serve"`},
 		{[]string{"server", "--plain", "--secure"}, "chat: error: --plain and --secure both given"},
 		{[]string{"client", "--fingerprint", "abc"}, `--fingerprint "abc" is not a fingerprint`},
-		{[]string{"client", "--fingerprint", "SHA256:..."}, "43 characters after SHA256:"},
 		{[]string{"client", "--name", "bad!"}, "chat: hint: for example --name alice"},
-		{[]string{"server", "--listen", "127.0.0.1:99999"}, "a port from 1 to 65535"},
 		{[]string{"client", "extra"}, `unexpected argument "extra"`},
+		{[]string{"client", "--conect", "127.0.0.1:9000"},
+			"chat: error: unknown flag --conect\nchat: hint: did you mean --connect? \"chat client -h\" lists the flags\n"},
+		{[]string{"client", "--name"}, "chat: error: --name needs a value"},
+		{[]string{"bench", "--clients", "many"}, `chat: error: --clients "many": parse error`},
+		{[]string{"relay", "--replay", "x"}, `chat: hint: "chat relay -h" shows the forms`},
+		// Item: --connect 9000 is a port without its host.
+		{[]string{"client", "--connect", "9000"},
+			"chat: error: --connect 9000: the host is missing\nchat: hint: --connect wants HOST:PORT, for example --connect 127.0.0.1:9000\n"},
+		{[]string{"client", "--connect", "localhost"}, "--connect localhost: the port is missing"},
+		{[]string{"server", "--listen", "9000"}, "--listen 9000: the host is missing"},
+		// Plain mode has no key to check.
+		{[]string{"client", "--plain", "--fingerprint", "SHA256:x"},
+			"chat: error: --fingerprint with --plain: a plain server has no key, so there is nothing to check\n" +
+				"chat: hint: only secure mode (the default) can check whom you talk to: drop --plain\n"},
+		{[]string{"client", "--plain", "--known", "/tmp/k"}, "--known with --plain: a plain server has no key"},
 	} {
-		_, stderr, code := b.run(t, "", tc.args...)
-		if code != 1 || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, stderr, tc.want)
+		stdout, stderr, code := b.run(t, "", tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q, want exit 2 and %q", tc.args, code, stdout, stderr, tc.want)
+		}
+		if strings.Contains(stderr, "Usage") || strings.Count(stderr, "chat: error:") != 1 || strings.Contains(stderr, "provided but not defined") {
+			t.Errorf("%q: not said once, in the command's words:\n%s", tc.args, stderr)
+		}
+	}
+}
+
+// TestFingerprintHintNamesTheLine: the hint for a malformed fingerprint
+// quotes the line the server prints, where the fingerprint is one word.
+func TestFingerprintHintNamesTheLine(t *testing.T) {
+	b := buildChat(t)
+	_, stderr, _ := b.run(t, "", "client", "--fingerprint", "SHA256:...")
+	flat := strings.Join(strings.Fields(stderr), " ")
+	if !strings.Contains(flat, `chat: hint: copy the word that starts with SHA256: from the server's line "chat: server key fingerprint SHA256:…" (43 characters follow SHA256:)`) {
+		t.Errorf("hint: %s", stderr)
+	}
+	for _, line := range strings.Split(stderr, "\n") {
+		if len([]rune(line)) > 100 {
+			t.Errorf("line of %d columns: %q", len([]rune(line)), line)
 		}
 	}
 }
@@ -216,8 +284,17 @@ func TestChangedFingerprintRefusedLoudly(t *testing.T) {
 	known := filepath.Join(b.dir, "known")
 	os.WriteFile(known, []byte(addr+" SHA256:somebodyelse\n"), 0o600)
 	_, stderr, code := b.run(t, "secret\n", "client", "--connect", addr, "--known", known, "--name", "alice")
-	if code != 1 || !strings.Contains(stderr, "REFUSING TO CONNECT") || !strings.Contains(stderr, "man in the middle") || !strings.Contains(stderr, "delete line 1 of "+known) {
+	flat := strings.Join(strings.Fields(stderr), " ")
+	if code != 1 || !strings.Contains(flat, "REFUSING TO CONNECT") || !strings.Contains(flat, "man in the middle") || !strings.Contains(flat, "delete line 1 of "+known) {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	// The advice to delete the line is given once, by the error; the hint
+	// says how to find out whether the change is genuine.
+	if n := strings.Count(stderr, "delete"); n != 1 {
+		t.Errorf("the advice to delete the line is given %d times:\n%s", n, stderr)
+	}
+	if !strings.Contains(flat, "chat: hint: ask the server's owner which fingerprint it printed at start") {
+		t.Errorf("hint: %s", stderr)
 	}
 }
 
@@ -319,5 +396,24 @@ func TestKeyAndListenErrorsHint(t *testing.T) {
 	_, stderr, _ = b.run(t, "", "server", "--plain", "--listen", addr)
 	if !strings.Contains(stderr, "another server is running there") {
 		t.Fatalf("address in use: %s", stderr)
+	}
+	// 9001 is the relay's default port: the hint must not send a second
+	// server there.
+	if strings.Contains(stderr, "9001") || !strings.Contains(stderr, "--listen 127.0.0.1:9100") {
+		t.Errorf("address in use hint: %s", stderr)
+	}
+}
+
+// TestPinMismatchSaysChatOnce: the protocol package's "chat: " prefix is
+// not repeated inside "chat: error: ".
+func TestPinMismatchSaysChatOnce(t *testing.T) {
+	b := buildChat(t)
+	addr, _, _, _ := b.server(t, "--key", filepath.Join(b.dir, "server.key"))
+	other := "SHA256:" + strings.Repeat("A", 43)
+	_, stderr, code := b.run(t, "hi\n", "client", "--connect", addr, "--fingerprint", other, "--name", "alice")
+	first, _, _ := strings.Cut(stderr, "pinned:")
+	first = strings.Join(strings.Fields(first), " ")
+	if code != 1 || !strings.Contains(first, "the server's fingerprint does not match --fingerprint") || strings.Count(first, "chat:") != 1 {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }

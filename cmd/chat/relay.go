@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/lessons/attack"
 	"chatlab/protocol"
 	"chatlab/protocol/weak"
@@ -61,8 +62,8 @@ func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 func runRelay(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, relayUsage)
-		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), relayUsage)
+		cli.PrintFlags(fs.Output(), fs)
 	}
 	var mf modeFlags
 	mf.register(fs)
@@ -76,13 +77,18 @@ func runRelay(args []string, stdout, stderr io.Writer) error {
 	keyPath := fs.String("key", "", "the relay's RSA-2048 key for --swap-key, PEM (default: a new key each start)")
 	weakName := fs.String("weak", "", "with --swap-key, also accept the lesson-only weak suite NAME (fixed-iv or cbc) from the server")
 	brief := fs.Bool("brief", false, "one line per record or line instead of the sniffer's dissection")
-	mode, err := mf.parse(fs, args, stderr)
+	mode, err := mf.parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
+	for flagName, v := range map[string]string{"listen": *listen, "upstream": *upstream} {
+		if err := checkAddr(flagName, v); err != nil {
+			return err
+		}
+	}
 	cfg := attack.Config{Upstream: *upstream, Mode: mode, SwapKey: *swap, ShowTraffic: *brief, NumberRecords: !*brief}
 	if err := relaySpecs(&cfg, flips, edits, replays); err != nil {
-		return withHint(err, `"chat relay -h" shows the forms, with examples`)
+		return &cli.UsageError{Err: err, Hint: `"chat relay -h" shows the forms, with examples`}
 	}
 	if *weakName != "" && !*swap {
 		return withHint(errors.New("--weak is for --swap-key"),

@@ -24,16 +24,19 @@ import (
 // shutdownGrace bounds how long Ctrl-C waits for members to be told.
 const shutdownGrace = 5 * time.Second
 
-func runServer(args []string, stderr io.Writer) error {
+func runServer(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	plainUsage(fs, stderr)
+	plainUsage(fs, "Serve one room. In secure mode its key's fingerprint is printed at start.")
 	var mf modeFlags
 	mf.register(fs)
-	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
-	keyPath := fs.String("key", "", "the server's RSA-2048 private key, PEM (default: server.key in the chatlab config dir)")
+	listen := fs.String("listen", "127.0.0.1:9000", "`address` to listen on, HOST:PORT")
+	keyPath := fs.String("key", "", "the server's RSA-2048 private key, PEM `file` (default: server.key in the chatlab config dir)")
 	quiet := fs.Bool("quiet", false, "do not log joins and leaves")
-	mode, err := mf.parse(fs, args, stderr)
+	mode, err := mf.parse(fs, args, stdout)
 	if err != nil {
+		return err
+	}
+	if err := checkAddr("listen", *listen); err != nil {
 		return err
 	}
 	logger := log.New(stderr, "chat: ", log.Ltime)
@@ -89,7 +92,9 @@ func listenError(addr string, err error) error {
 	err = fmt.Errorf("listen on %s: %w", addr, err)
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return withHint(err, "another server is running there; stop it, or pick another address with --listen 127.0.0.1:9001")
+		// 9001 is the relay's port; a free one beyond chatlab's own.
+		return withHint(err, "another server is running there: stop it (Ctrl-C in its terminal), "+
+			"or pick a free port, --listen 127.0.0.1:9100, and give the clients --connect 127.0.0.1:9100")
 	case errors.Is(err, syscall.EACCES):
 		return withHint(err, "ports below 1024 need root; use one like --listen 127.0.0.1:9000")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -15,10 +16,16 @@ import (
 )
 
 // terminal prints the conversation. On a terminal it adds colour and a
-// prompt; piped, it prints bare "NAME: TEXT" and "* notice" lines.
+// prompt, and edits the line being typed (left and right, history on up
+// and down); piped, it prints bare "NAME: TEXT" and "* notice" lines and
+// reads lines as they come.
 type terminal struct {
 	out         io.Writer
 	interactive bool
+	// editor edits typed lines while startEditing's terminal state holds;
+	// nil until then, and on a pipe.
+	editor  *term.Terminal
+	restore func()
 
 	mu       sync.Mutex
 	shutdown bool
@@ -49,6 +56,53 @@ func newTerminal(stdin io.Reader, stdout io.Writer) *terminal {
 	return t
 }
 
+// startEditing puts the terminal in raw mode and reads typed lines
+// through x/term's line editor, which interprets every key (arrows, Home,
+// Ctrl-W) so that no escape sequence is ever part of a line. On a pipe it
+// does nothing. finish undoes it.
+func (t *terminal) startEditing(stdin io.Reader) error {
+	f, ok := stdin.(*os.File)
+	if !t.interactive || !ok {
+		return nil
+	}
+	state, err := term.MakeRaw(int(f.Fd()))
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.restore = func() { term.Restore(int(f.Fd()), state) }
+	t.editor = term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{stdin, t.out}, "> ")
+	return nil
+}
+
+// lines returns what reads one typed line: the editor's on a terminal,
+// at most maxTypedLine bytes of a line on a pipe.
+func (t *terminal) lines(stdin io.Reader) func() (string, error) {
+	if t.editor != nil {
+		return func() (string, error) {
+			l, err := t.editor.ReadLine()
+			return withoutControls(l), err
+		}
+	}
+	br := bufio.NewReader(stdin)
+	return func() (string, error) { return readTypedLine(br) }
+}
+
+// withoutControls drops control characters, which the editor does not
+// insert, so that nothing typed can ever carry an escape sequence.
+func withoutControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
@@ -65,17 +119,21 @@ func (t *terminal) show(l chat.Line) {
 	if reason, ok := strings.CutPrefix(l.Text, "error: you were disconnected: "); ok && l.Notice {
 		t.kicked = reason
 	}
-	if t.interactive {
-		fmt.Fprint(t.out, "\r\033[K") // clear the prompt line
-	}
+	var text string
 	if l.Notice {
-		t.notice.Fprintln(t.out, l.String())
+		text = t.notice.Sprint(l.String())
 	} else {
-		t.nameColour(l.From).Fprint(t.out, l.From)
-		fmt.Fprintln(t.out, ": "+l.Text)
+		text = t.nameColour(l.From).Sprint(l.From) + ": " + l.Text
 	}
-	if t.interactive {
-		fmt.Fprint(t.out, "> ")
+	switch {
+	case t.editor != nil:
+		// The editor clears its prompt, prints the line and draws the
+		// prompt and the half-typed line again below it.
+		t.editor.Write([]byte(text + "\n"))
+	case t.interactive:
+		fmt.Fprint(t.out, "\r\033[K"+text+"\n> ")
+	default:
+		fmt.Fprintln(t.out, text)
 	}
 }
 
@@ -85,7 +143,7 @@ func (t *terminal) local(text string) { t.show(chat.Line{Notice: true, Text: tex
 // prompt shows "> " at the start of a cleared line, so a prompt that a
 // message just printed is not doubled.
 func (t *terminal) prompt() {
-	if t.interactive {
+	if t.interactive && t.editor == nil {
 		t.mu.Lock()
 		fmt.Fprint(t.out, "\r\033[K> ")
 		t.mu.Unlock()
@@ -100,12 +158,17 @@ func (t *terminal) disconnected() string {
 	return t.kicked
 }
 
-// finish clears the prompt, so the shell's own starts on a clean line.
+// finish gives the terminal back as it was and clears the prompt, so the
+// shell's own starts on a clean line.
 func (t *terminal) finish() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.restore != nil {
+		t.restore()
+		t.restore = nil
+	}
 	if t.interactive {
-		t.mu.Lock()
 		fmt.Fprint(t.out, "\r\033[K")
-		t.mu.Unlock()
 	}
 }
 

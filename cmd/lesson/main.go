@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/lessons"
 )
 
@@ -43,6 +44,9 @@ Examples:
   lesson
   lesson 1
   lesson 2 --auto
+
+"lesson help server" (or "lesson server -h") shows a subcommand's flags;
+"lesson --version" the build.
 `
 
 func main() {
@@ -53,35 +57,49 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if handled, err := lessons.Internal(args, stdout); handled {
 		if err != nil {
 			fmt.Fprintf(stderr, "lesson: error: %v\n", err)
-			return 1
+			return cli.ExitError
 		}
-		return 0
+		return cli.ExitOK
 	}
 	var err error
 	switch {
+	case len(args) > 0 && (cli.IsHelp(args[0]) || args[0] == "help") && len(args) == 1:
+		fmt.Fprint(stdout, usage)
+		return cli.ExitOK
+	case len(args) == 1 && (args[0] == "--version" || args[0] == "-version"):
+		fmt.Fprintln(stdout, cli.Version("lesson"))
+		return cli.ExitOK
+	case len(args) == 2 && args[0] == "help":
+		// "lesson help server" is "lesson server -h".
+		return run([]string{args[1], "-h"}, stdin, stdout, stderr)
 	case len(args) > 0 && args[0] == "server":
-		err = runWeakServer(args[1:], stderr)
+		err = runWeakServer(args[1:], stdout, stderr)
 	case len(args) > 0 && args[0] == "client":
 		err = runWeakClient(args[1:], stdin, stdout, stderr)
 	default:
 		err = runLesson(args, stdin, stdout, stderr)
 	}
+	var ue *cli.UsageError
 	switch {
-	case err == nil, errors.Is(err, errHelpShown):
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stderr, usage)
-		return 0
+	case err == nil, errors.Is(err, cli.ErrHelp):
+		return cli.ExitOK
 	case errors.Is(err, errStopped):
 		fmt.Fprintln(stderr, "lesson: stopped")
 		return exitStopped
 	}
-	fmt.Fprintf(stderr, "lesson: error: %v\n", err)
+	// The lessons package's own prefix would say lesson twice.
+	cli.Say(stderr, "lesson: error: ", cli.TrimPrefixes(err.Error(), "lessons: "))
 	var h hinted
-	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "lesson: hint: %s\n", h.hint)
+	switch {
+	case errors.As(err, &h):
+		cli.Say(stderr, "lesson: hint: ", h.hint)
+	case errors.As(err, &ue) && ue.Hint != "":
+		cli.Say(stderr, "lesson: hint: ", ue.Hint)
 	}
-	return 1
+	if errors.As(err, &ue) {
+		return cli.ExitUsage
+	}
+	return cli.ExitError
 }
 
 // exitStopped is the exit status after Ctrl-C, SIGTERM or SIGHUP: 128
@@ -103,6 +121,7 @@ func (h hinted) Unwrap() error { return h.err }
 func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("lesson", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	auto := fs.Bool("auto", false, "do not pause")
 	tap := fs.Bool("tap", false, "watch through the relay tap")
 	capture := fs.Bool("capture", false, "insist on live capture")
@@ -110,9 +129,10 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return err
+				fmt.Fprint(stdout, usage)
+				return cli.ErrHelp
 			}
-			return hinted{err, `"lesson -h" lists the flags`}
+			return cli.FlagError(fs, err, "lesson")
 		}
 		if fs.NArg() == 0 {
 			break
@@ -125,18 +145,18 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	}
 	if len(pos) > 1 {
-		return hinted{fmt.Errorf("unexpected argument %q", pos[1]), "run one lesson at a time: lesson N"}
+		return cli.Usagef("run one lesson at a time: lesson N", "unexpected argument %q", pos[1])
 	}
 	n, err := strconv.Atoi(pos[0])
 	if err != nil {
-		return hinted{fmt.Errorf("%q is not a lesson number", pos[0]), `"lesson" lists them`}
+		return cli.Usagef(`"lesson" lists them`, "%q is not a lesson number", pos[0])
 	}
 	l, err := lessons.Get(n)
 	if err != nil {
-		return hinted{err, `"lesson" lists them`}
+		return &cli.UsageError{Err: err, Hint: `"lesson" lists them`}
 	}
 	if *tap && *capture {
-		return hinted{errors.New("--tap and --capture both given"), "pick one"}
+		return cli.Usagef("pick one", "--tap and --capture both given")
 	}
 	watch := lessons.WatchAuto
 	switch {

@@ -119,6 +119,8 @@ func TestEveryLessonWithLiveCapture(t *testing.T) {
 	}
 }
 
+// TestUsageAndErrors: help goes to stdout with exit 0 on the command and
+// each subcommand; a mistake is said once on stderr with exit 2.
 func TestUsageAndErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args   []string
@@ -127,20 +129,37 @@ func TestUsageAndErrors(t *testing.T) {
 		stderr string
 	}{
 		{nil, 0, "1  Eavesdropping", ""},
-		{[]string{"-h"}, 0, "", "Usage:"},
-		{[]string{"99"}, 1, "", "lesson: error: lessons: no lesson 99"},
-		{[]string{"x"}, 1, "", `lesson: hint: "lesson" lists them`},
-		{[]string{"1", "--tap", "--capture"}, 1, "", "--tap and --capture both given"},
-		{[]string{"server"}, 1, "", "--weak is required"},
-		{[]string{"server", "-h"}, 0, "", "Usage: lesson server --weak NAME"},
-		{[]string{"client", "-h"}, 0, "", "Usage: lesson client --weak NAME"},
-		{[]string{"client", "--bogus"}, 1, "", `lesson: hint: "lesson client -h" lists the flags`},
-		{[]string{"client", "--weak", "nope"}, 1, "", "lesson: hint: --weak takes fixed-iv or cbc"},
+		{[]string{"-h"}, 0, usage, ""},
+		{[]string{"--help"}, 0, usage, ""},
+		{[]string{"help"}, 0, usage, ""},
+		{[]string{"2", "--auto", "-h"}, 0, usage, ""},
+		{[]string{"server", "-h"}, 0, "Usage: lesson server --weak NAME", ""},
+		{[]string{"server", "--help"}, 0, "Usage: lesson server --weak NAME", ""},
+		{[]string{"client", "-h"}, 0, "Usage: lesson client --weak NAME", ""},
+		{[]string{"help", "client"}, 0, "Usage: lesson client --weak NAME", ""},
+		{[]string{"--version"}, 0, "lesson ", ""},
+		{[]string{"99"}, 2, "", "lesson: error: there is no lesson 99; the lessons are 1 to 8\nlesson: hint: \"lesson\" lists them\n"},
+		{[]string{"x"}, 2, "", `lesson: hint: "lesson" lists them`},
+		{[]string{"1", "2"}, 2, "", `lesson: error: unexpected argument "2"`},
+		{[]string{"1", "--atuo"}, 2, "", "lesson: error: unknown flag --atuo\nlesson: hint: did you mean --auto?"},
+		{[]string{"1", "--tap", "--capture"}, 2, "", "--tap and --capture both given"},
+		{[]string{"server"}, 2, "", "--weak is required"},
+		{[]string{"server", "--weak", "cbc", "--listen", "9000"}, 2, "", "lesson: error: --listen 9000: the host is missing"},
+		{[]string{"client", "--bogus"}, 2, "", `lesson: hint: "lesson client -h" lists the flags`},
+		{[]string{"client", "--weak", "nope"}, 2, "", "lesson: hint: --weak takes fixed-iv or cbc"},
+		{[]string{"client", "--weak", "cbc", "--connect", "9000"}, 2, "", "--connect 9000: the host is missing"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, strings.NewReader(""), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
-			t.Errorf("lesson %q: exit %d, stdout %q, stderr %q", tc.args, code, stdout.String(), stderr.String())
+			t.Errorf("lesson %q: exit %d, stdout %.80q, stderr %q", tc.args, code, stdout.String(), stderr.String())
+		}
+		if tc.code == 0 && stderr.Len() > 0 {
+			t.Errorf("lesson %q: exit 0 but stderr %q", tc.args, stderr.String())
+		}
+		if tc.code != 0 && (strings.Count(stderr.String(), "lesson: error:") != 1 || strings.Contains(stderr.String(), "Usage") ||
+			strings.Contains(stderr.String(), "lessons:")) {
+			t.Errorf("lesson %q: not said once, in the command's words: %q", tc.args, stderr.String())
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/protocol"
 	"chatlab/protocol/chat"
 	"chatlab/protocol/weak"
@@ -38,40 +39,29 @@ and what the room says is printed. --connect defaults to 127.0.0.1:9000,
 `
 )
 
-// errHelpShown says a subcommand printed its own usage for -h.
-var errHelpShown = errors.New("help shown")
-
 // weakFlags are the flags of "lesson server" and "lesson client".
 func weakFlags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	suite := fs.String("weak", "", "the weak suite: fixed-iv (lesson 3) or cbc (lessons 4 and 6); required")
 	return fs, suite
 }
 
-// parseWeak parses a subcommand's flags, printing its usage for -h.
-func parseWeak(fs *flag.FlagSet, args []string, usage string, stderr io.Writer) error {
-	err := fs.Parse(args)
-	switch {
-	case err == nil && fs.NArg() > 0:
-		return hinted{fmt.Errorf("unexpected argument %q", fs.Arg(0)), fmt.Sprintf(`"lesson %s -h" lists the flags`, fs.Name())}
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stderr, usage)
-		return errHelpShown
-	case err != nil:
-		return hinted{err, fmt.Sprintf(`"lesson %s -h" lists the flags`, fs.Name())}
-	}
-	return nil
+// parseWeak parses a subcommand's flags, printing its usage to stdout for
+// -h.
+func parseWeak(fs *flag.FlagSet, args []string, usage string, stdout io.Writer) error {
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage) }
+	return cli.Parse(fs, args, stdout, "lesson "+fs.Name())
 }
 
 // weakSuite resolves --weak and prints the warning.
 func weakSuite(name string, stderr io.Writer) (protocol.CipherSuite, error) {
 	if name == "" {
-		return nil, hinted{errors.New("--weak is required"), "this command exists only for the weak suites: --weak fixed-iv or --weak cbc; otherwise use bin/chat"}
+		return nil, cli.Usagef("this command exists only for the weak suites: --weak fixed-iv or --weak cbc; otherwise use bin/chat",
+			"--weak is required")
 	}
 	s, err := weak.ByName(name)
 	if err != nil {
-		return nil, hinted{err, "--weak takes fixed-iv or cbc"}
+		return nil, &cli.UsageError{Err: err, Hint: "--weak takes fixed-iv or cbc"}
 	}
 	fmt.Fprintf(stderr, "lesson: %s: %s\n", weak.Warning, s.ID())
 	return s, nil
@@ -79,10 +69,13 @@ func weakSuite(name string, stderr io.Writer) (protocol.CipherSuite, error) {
 
 // runWeakServer serves one room with a weak suite, for the exercises of
 // lessons 3, 4 and 6.
-func runWeakServer(args []string, stderr io.Writer) error {
+func runWeakServer(args []string, stdout, stderr io.Writer) error {
 	fs, name := weakFlags("server")
 	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on")
-	if err := parseWeak(fs, args, serverUsage, stderr); err != nil {
+	if err := parseWeak(fs, args, serverUsage, stdout); err != nil {
+		return err
+	}
+	if err := cli.CheckAddr("listen", *listen); err != nil {
 		return err
 	}
 	suite, err := weakSuite(*name, stderr)
@@ -99,7 +92,8 @@ func runWeakServer(args []string, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		return hinted{fmt.Errorf("listen on %s: %w", *listen, err), "pick another with --listen 127.0.0.1:9002"}
+		return hinted{fmt.Errorf("listen on %s: %w", *listen, err),
+			"stop the server running there (Ctrl-C in its terminal), or pick a free port: --listen 127.0.0.1:9100"}
 	}
 	fmt.Fprintf(stderr, "lesson: weak server on %s, key %s (new each start)\n", ln.Addr(), protocol.Fingerprint(&key.PublicKey))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -122,7 +116,10 @@ func runWeakClient(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	fs, name := weakFlags("client")
 	addr := fs.String("connect", "127.0.0.1:9000", "server address")
 	member := fs.String("name", "guest", "your name in the room")
-	if err := parseWeak(fs, args, clientUsage, stderr); err != nil {
+	if err := parseWeak(fs, args, clientUsage, stdout); err != nil {
+		return err
+	}
+	if err := cli.CheckAddr("connect", *addr); err != nil {
 		return err
 	}
 	suite, err := weakSuite(*name, stderr)
