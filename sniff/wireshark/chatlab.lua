@@ -289,10 +289,11 @@ local CE = {
         expert.group.SECURITY, expert.severity.WARN),
     malformed = ProtoExpert.new("chatlab_c.malformed", "Malformed",
         expert.group.MALFORMED, expert.severity.ERROR),
+    midstream = ProtoExpert.new("chatlab_c.no_key", "The server's stream does not start with its PEM key:" ..
+        " taken as frames (a capture begun after the key exchange?)", expert.group.SEQUENCE, expert.severity.NOTE),
 }
-chatlab_c.experts = { CE.iv_reuse, CE.malformed }
+chatlab_c.experts = { CE.iv_reuse, CE.malformed, CE.midstream }
 
-local f_tcp_stream = Field.new("tcp.stream")
 
 ------------------------------------------------------------------------
 -- State. Wireshark dissects every packet once in order, and again when
@@ -311,13 +312,25 @@ local function endpoint(addr, port)
     return tostring(addr) .. ":" .. tostring(port)
 end
 
+-- stream_key names the connection the same way from both ends. It uses
+-- no field of the TCP dissector: those are not filled in when Wireshark
+-- or tshark makes a first pass without a tree.
+local function stream_key(pinfo)
+    local a, b = endpoint(pinfo.src, pinfo.src_port), endpoint(pinfo.dst, pinfo.dst_port)
+    if a > b then a, b = b, a end
+    return a .. "|" .. b
+end
+
+local function new_stream()
+    return { records = 0, frames = 0, dirs = {}, ivs = {} }
+end
+
 local function stream_of(pinfo)
-    local f = f_tcp_stream()
-    local id = f and f.value or (endpoint(pinfo.src, pinfo.src_port) .. "|" .. endpoint(pinfo.dst, pinfo.dst_port))
-    local st = streams[id]
+    local key = stream_key(pinfo)
+    local st = streams[key]
     if not st then
-        st = { records = 0, frames = 0, dirs = {}, ivs = {} }
-        streams[id] = st
+        st = new_stream()
+        streams[key] = st
     end
     return st
 end
@@ -553,6 +566,13 @@ local function dissect_record(tvb, pinfo, tree, offset, st)
     if avail < HEADER_LEN + blen then return -(HEADER_LEN + blen - avail) end
     local body_off = offset + HEADER_LEN
     local f = facts(pinfo, tvb, offset, function()
+        if rtype == TYPE_HELLO and st.records > 0 then
+            -- A second hello: a new connection on the same two ports.
+            local fresh = new_stream()
+            fresh.mode = st.mode
+            for k, v in pairs(fresh) do st[k] = v end
+            st.server, st.hello, st.suite = nil, nil, nil
+        end
         st.records = st.records + 1
         local r = { n = st.records }
         if rtype == TYPE_HELLO then
@@ -611,7 +631,11 @@ local function chatlab_dissector(tvb, pinfo, tree)
         elseif is_text(b) then
             st.mode = "plain"
         else
-            return 0
+            local item = tree:add(chatlab, tvb(), "chatlab: neither text nor a record")
+            item:add(F.type, tvb(0, 1))
+            item:add_proto_expert_info(E.malformed, string.format(
+                "unknown record type 0x%02x, and not text: chatlab closes such a connection", b))
+            return len
         end
     end
     pinfo.cols.protocol = st.mode == "plain" and "chatlab plain" or "chatlab"
@@ -694,16 +718,20 @@ local function dissect_c_unit(tvb, pinfo, tree, offset, st)
     end
     if avail < C_FRAME_LEN then return -(C_FRAME_LEN - avail) end
     local f = facts(pinfo, tvb, offset, function()
+        -- The server's stream not starting with the PEM key: a capture
+        -- begun after the key exchange, or not the original program.
+        local nokey = d.units == 0 and from_server(st, pinfo)
         d.units = d.units + 1
         st.frames = st.frames + 1
         local iv = tvb:raw(offset, C_IV_LEN)
-        local r = { n = st.frames, reused = st.ivs[iv] }
+        local r = { n = st.frames, reused = st.ivs[iv], nokey = nokey }
         st.ivs[iv] = st.ivs[iv] or r.n
         r.info = "frame " .. r.n .. (r.reused and (", IV reuse: same IV as frame " .. r.reused) or "")
         return r
     end)
     local item = tree:add(chatlab_c, tvb(offset, C_FRAME_LEN), "Original program: frame " .. f.n .. ", 268 bytes")
     item:add(C.frame, f.n):set_generated()
+    if f.nokey then item:add_proto_expert_info(CE.midstream) end
     item:add(C.iv, tvb(offset, C_IV_LEN))
     item:add(C.ciphertext, tvb(offset + C_IV_LEN, C_FRAME_LEN - C_IV_LEN))
     if f.reused then
@@ -763,8 +791,7 @@ end
 local function chatlab_heuristic(tvb, pinfo, tree)
     local len = tvb:len()
     if len == 0 then return false end
-    local f = f_tcp_stream()
-    local st = f and streams[f.value]
+    local st = streams[stream_key(pinfo)]
     if st and (st.mode == "plain" or st.mode == "secure") then
         chatlab_dissector(tvb, pinfo, tree)
         return true
@@ -781,8 +808,7 @@ end
 local function chatlab_c_heuristic(tvb, pinfo, tree)
     local len = tvb:len()
     if len == 0 then return false end
-    local f = f_tcp_stream()
-    local st = f and streams[f.value]
+    local st = streams[stream_key(pinfo)]
     if st and st.mode == "original" then
         chatlab_c_dissector(tvb, pinfo, tree)
         return true
