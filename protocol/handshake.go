@@ -26,6 +26,8 @@ type ServerConfig struct {
 	Suite CipherSuite
 	// Timeout bounds the handshake; zero means HandshakeTimeout.
 	Timeout time.Duration
+	// KeyLog, when set, gets one line per completed handshake.
+	KeyLog *KeyLogWriter
 }
 
 // ClientConfig is what a secure client needs for a handshake.
@@ -39,6 +41,8 @@ type ClientConfig struct {
 	Rand io.Reader
 	// Timeout bounds the handshake; zero means HandshakeTimeout.
 	Timeout time.Duration
+	// KeyLog, when set, gets one line per completed handshake.
+	KeyLog *KeyLogWriter
 }
 
 func timeoutOr(d time.Duration) time.Duration {
@@ -84,6 +88,9 @@ func Server(c net.Conn, cfg ServerConfig) (*Conn, error) {
 		return nil, err
 	}
 	if err := conn.setKeys(s2c, c2s); err != nil {
+		return nil, err
+	}
+	if err := cfg.KeyLog.logSession(transcript, sessionKey); err != nil {
 		return nil, err
 	}
 	c.SetDeadline(time.Time{})
@@ -140,11 +147,15 @@ func Client(c net.Conn, cfg ClientConfig) (*Conn, Hello, error) {
 	if _, err := c.Write(kex); err != nil {
 		return nil, hello, fmt.Errorf("protocol: send key exchange: %w", err)
 	}
-	c2s, s2c, err := DeriveKeys(sessionKey, Transcript(helloRecord, kex))
+	transcript := Transcript(helloRecord, kex)
+	c2s, s2c, err := DeriveKeys(sessionKey, transcript)
 	if err != nil {
 		return nil, hello, err
 	}
 	if err := conn.setKeys(c2s, s2c); err != nil {
+		return nil, hello, err
+	}
+	if err := cfg.KeyLog.logSession(transcript, sessionKey); err != nil {
 		return nil, hello, err
 	}
 	c.SetDeadline(time.Time{})

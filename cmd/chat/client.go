@@ -55,6 +55,12 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		cfg.Known = &protocol.KnownServers{Path: path}
 	}
 
+	if mode == chat.Secure {
+		if cfg.KeyLog, err = protocol.OpenKeyLog(stderr); err != nil {
+			return err
+		}
+		defer cfg.KeyLog.Close()
+	}
 	term := newTerminal(stdin, stdout)
 	cl, err := chat.Dial(context.Background(), cfg)
 	if err != nil {

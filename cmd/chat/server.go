@@ -54,6 +54,10 @@ func runServer(args []string, stdout, stderr io.Writer) error {
 		if cfg.Key, err = serverKey(*keyPath, stderr); err != nil {
 			return err
 		}
+		if cfg.KeyLog, err = protocol.OpenKeyLog(stderr); err != nil {
+			return err
+		}
+		defer cfg.KeyLog.Close()
 	}
 	srv, err := chat.NewServer(cfg)
 	if err != nil {

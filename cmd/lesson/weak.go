@@ -86,7 +86,12 @@ func runWeakServer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := chat.NewServer(chat.Config{Mode: chat.Secure, Key: key, Suite: suite})
+	keyLog, err := protocol.OpenKeyLog(stderr)
+	if err != nil {
+		return err
+	}
+	defer keyLog.Close()
+	srv, err := chat.NewServer(chat.Config{Mode: chat.Secure, Key: key, Suite: suite, KeyLog: keyLog})
 	if err != nil {
 		return err
 	}
@@ -126,7 +131,13 @@ func runWeakClient(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	cl, err := chat.Dial(context.Background(), chat.ClientConfig{Mode: chat.Secure, Addr: *addr, Name: *member, Suites: []protocol.CipherSuite{suite}})
+	keyLog, err := protocol.OpenKeyLog(stderr)
+	if err != nil {
+		return err
+	}
+	defer keyLog.Close()
+	cl, err := chat.Dial(context.Background(), chat.ClientConfig{Mode: chat.Secure, Addr: *addr, Name: *member,
+		Suites: []protocol.CipherSuite{suite}, KeyLog: keyLog})
 	if err != nil {
 		return hinted{err, "is a weak server running there? start one with: bin/lesson server --weak " + *name}
 	}

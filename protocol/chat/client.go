@@ -36,6 +36,8 @@ type ClientConfig struct {
 	// Timeout bounds connecting and the handshake; zero means
 	// protocol.HandshakeTimeout.
 	Timeout time.Duration
+	// KeyLog, when set, gets a line for the secure session.
+	KeyLog *protocol.KeyLogWriter
 }
 
 // Client is one member's connection to a server.
@@ -98,6 +100,7 @@ func handshake(c net.Conn, cfg ClientConfig, timeout time.Duration) (*Client, er
 	conn, hello, err := protocol.Client(c, protocol.ClientConfig{
 		Suites:  cfg.Suites,
 		Timeout: timeout,
+		KeyLog:  cfg.KeyLog,
 		Verify: func(h protocol.Hello) error {
 			fp := protocol.FingerprintDER(h.KeyDER)
 			cl.Fingerprint = fp

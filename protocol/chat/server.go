@@ -75,6 +75,8 @@ type Config struct {
 	// HandshakeTimeout and NameTimeout default to the protocol limits.
 	HandshakeTimeout time.Duration
 	NameTimeout      time.Duration
+	// KeyLog, when set, gets a line for each member's secure session.
+	KeyLog *protocol.KeyLogWriter
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -394,7 +396,7 @@ func (s *Server) open(c net.Conn) (protocol.MessageConn, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		conn, err := protocol.Server(c, protocol.ServerConfig{Key: s.cfg.Key, Suite: s.cfg.Suite, Timeout: s.cfg.HandshakeTimeout})
+		conn, err := protocol.Server(c, protocol.ServerConfig{Key: s.cfg.Key, Suite: s.cfg.Suite, Timeout: s.cfg.HandshakeTimeout, KeyLog: s.cfg.KeyLog})
 		done <- result{conn, err}
 	}()
 	r := <-done
