@@ -73,7 +73,7 @@ func (e *Env) eavesdrop(ctx context.Context, cfg eavesConfig) (*eavesdropper, er
 	case cfg.quiet:
 		out = io.Discard
 	}
-	scfg := sniff.Config{Out: out, Color: e.Color, Follow: true, Key: cfg.key, Cribs: cfg.cribs, Stats: cfg.stats, Live: true}
+	scfg := sniff.Config{Out: out, Color: e.Color, Follow: true, Key: cfg.key, Cribs: cfg.cribs, Stats: cfg.stats, Live: true, LineBuffered: true}
 	ev := &eavesdropper{capture: capture, rec: &recording{}, ports: map[uint16]bool{}, ctx: ctx}
 	if !capture {
 		ev.tap = sniff.NewTap(scfg)

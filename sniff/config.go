@@ -11,11 +11,11 @@ import (
 	"chatlab/sniff/render"
 )
 
-// KeyLog looks up the session key of a secure connection by its
-// handshake: the server's hello record and the client's key exchange
-// record, whole.
+// KeyLog looks up the session key of a secure connection by the hash of
+// its handshake, protocol.Transcript of the hello and key exchange
+// records, as a key log file names it. *protocol.KeyLog is one.
 type KeyLog interface {
-	SessionKey(hello, keyExchange []byte) ([]byte, bool)
+	Lookup(transcript []byte) ([]byte, bool)
 }
 
 // Config says what to dissect and where to show it. The zero value
@@ -65,7 +65,9 @@ type Config struct {
 	Dump io.Writer
 	// DumpFormat is Dump's file format.
 	DumpFormat dump.Format
-	// Live makes Run flush its output after every packet, for a person
-	// watching a live capture.
+	// Live says src is a live capture, whose kernel already ran Filter.
 	Live bool
+	// LineBuffered flushes the output after every packet, for a person
+	// watching (or -l); otherwise it goes out in large writes.
+	LineBuffered bool
 }

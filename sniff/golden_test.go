@@ -2,6 +2,7 @@ package sniff
 
 import (
 	"chatlab/sniff/event"
+	"chatlab/sniff/render"
 
 	"bytes"
 	"context"
@@ -86,6 +87,7 @@ func TestGolden(t *testing.T) {
 				"segments": {Stats: true},
 				"follow":   {Follow: true},
 				"key":      {Follow: true, Key: key},
+				"dump":     {Follow: true, Dumps: render.DumpHexASCII},
 			}
 			if s.name == "legacy" || s.name == "weak" {
 				variants["crib"] = Config{Follow: true, Cribs: []string{"alice", "bob", "hello"}}

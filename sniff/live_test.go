@@ -150,7 +150,7 @@ func liveRun(t *testing.T, secure bool, cfg Config) (string, []byte) {
 	}
 	var out syncBuffer
 	var dump bytes.Buffer
-	cfg.Out, cfg.Dump, cfg.Live, cfg.Filter = &out, &dump, true, f
+	cfg.Out, cfg.Dump, cfg.Live, cfg.LineBuffered, cfg.Filter = &out, &dump, true, true, f
 	done := make(chan error, 1)
 	go func() {
 		_, err := Run(ctx, src, link, cfg)

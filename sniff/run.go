@@ -15,6 +15,7 @@ import (
 	"chatlab/sniff/dump"
 	"chatlab/sniff/event"
 	"chatlab/sniff/filter"
+	"chatlab/sniff/render"
 )
 
 // CaptureStatser is a live packet source that can say what the kernel
@@ -69,8 +70,11 @@ type runner struct {
 	asm     *reassembly.Assembler
 	shown   int
 	packets int // read, matching or not: tshark's frame numbers
-	seg     event.Segment
-	flushed time.Time
+	// comments collects each packet's dissection for an annotated
+	// (pcapng) -w file; nil otherwise.
+	comments *render.Comments
+	seg      event.Segment
+	flushed  time.Time
 }
 
 // Run prints the TCP segments read from src, whose frames are of type
@@ -85,7 +89,12 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 		return nil, linkTypeError(link, -1)
 	}
 	dec := newDecoder()
-	r := &runner{cfg: cfg, src: src, tap: newTap(cfg), dec: dec}
+	r := &runner{cfg: cfg, src: src, dec: dec}
+	if cfg.Dump != nil && cfg.DumpFormat == dump.PCAPNG {
+		r.comments = &render.Comments{}
+		cfg.Sink = teeSink(cfg.Sink, r.comments)
+	}
+	r.tap = newTap(cfg)
 	if !cfg.Live {
 		r.match = cfg.Filter.Matcher()
 	}
@@ -163,7 +172,7 @@ func linkTypeError(link layers.LinkType, iface int) error {
 }
 
 // packet handles one captured frame of type link.
-func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) error {
+func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) (err error) {
 	r.packets++
 	d := r.dec
 	if !Decodable(link) {
@@ -184,20 +193,23 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 		return nil
 	}
 	r.shown++
-	if r.dump != nil {
-		ci.CaptureLength = len(data)
-		if err := r.dump.WritePacket(ci, data); err != nil {
-			return fmt.Errorf("write -w file: %w", err)
-		}
-		if r.cfg.Live {
-			if err := r.dump.Flush(); err != nil { // tcpdump -U: readers of the file see it now
-				return fmt.Errorf("write -w file: %w", err)
-			}
+	if r.dump != nil && r.comments == nil {
+		if err := r.write(ci, data, link, ""); err != nil {
+			return err
 		}
 	}
 	t := r.tap
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if r.comments != nil {
+		// An annotated file gets each packet after its dissection, with
+		// what was found in it as its comment.
+		defer func() {
+			if werr := r.write(ci, data, link, r.comments.Take()); err == nil {
+				err = werr
+			}
+		}()
+	}
 	if r.asm != nil && ci.Timestamp.Sub(r.flushed) > flushInterval {
 		// What the clock has left behind goes first, before this packet.
 		r.asm.FlushWithOptions(reassembly.FlushOptions{T: ci.Timestamp.Add(-flushInterval), TC: ci.Timestamp.Add(-idleTimeout)})
@@ -218,7 +230,7 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 	} else {
 		r.segment(c, data, ci)
 	}
-	if r.cfg.Live {
+	if r.cfg.LineBuffered {
 		return t.flush()
 	}
 	return nil
@@ -327,6 +339,21 @@ func (r *runner) payload(c *conn, dir int, h *half, payload []byte, wire int) {
 	h.next = end
 }
 
+// write writes one packet to the -w file, flushing it at once in a live
+// capture (tcpdump -U) so that readers of the growing file see it.
+func (r *runner) write(ci gopacket.CaptureInfo, data []byte, link layers.LinkType, comment string) error {
+	ci.CaptureLength = len(data)
+	if err := r.dump.WritePacketAs(link, ci, data, comment); err != nil {
+		return fmt.Errorf("write -w file: %w", err)
+	}
+	if r.cfg.Live {
+		if err := r.dump.Flush(); err != nil {
+			return fmt.Errorf("write -w file: %w", err)
+		}
+	}
+	return nil
+}
+
 // flagsOf returns a segment's TCP flags.
 func flagsOf(tcp *layers.TCP) event.Flags {
 	var f event.Flags
@@ -340,4 +367,12 @@ func flagsOf(tcp *layers.TCP) event.Flags {
 		}
 	}
 	return f
+}
+
+// teeSink adds s to a sink that may be nil.
+func teeSink(sink, s event.Sink) event.Sink {
+	if sink == nil {
+		return s
+	}
+	return event.Tee(sink, s)
 }

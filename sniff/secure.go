@@ -115,7 +115,7 @@ func (t *Tap) keyExchange(c *conn, record, body []byte) {
 // or by unwrapping it with the server's private key.
 func (t *Tap) sessionKey(c *conn, record, body []byte) ([]byte, event.Via) {
 	if t.cfg.KeyLog != nil {
-		if k, ok := t.cfg.KeyLog.SessionKey(c.helloRecord, record); ok && len(k) == protocol.SessionKeySize {
+		if k, ok := t.cfg.KeyLog.Lookup(protocol.Transcript(c.helloRecord, record)); ok && len(k) == protocol.SessionKeySize {
 			return k, event.ViaKeyLog
 		}
 	}

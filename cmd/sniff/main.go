@@ -6,10 +6,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -17,10 +15,12 @@ import (
 
 	"golang.org/x/term"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/protocol"
 	"chatlab/sniff"
 	"chatlab/sniff/dump"
-	"chatlab/sniff/filter"
+	"chatlab/sniff/render"
+	"chatlab/sniff/wireshark"
 )
 
 const usage = `Usage: sniff [flags] [IFACE] [FILTER...]
@@ -29,42 +29,65 @@ Capture TCP on IFACE (default lo) and show what is on the wire: chatlab
 plain lines, chatlab secure records and the original C program's frames,
 with every field labelled, a warning on IV reuse and what it gives away.
 
-FILTER is a small tcpdump-like subset: port N, host ADDR, optional src or
-dst in front, joined with and. Example: sniff lo port 9000
+FILTER is tcpdump's language for TCP, as separate words or one quoted
+argument: port N, portrange A-B, host ADDR, net CIDR, tcp, ip, ip6, with
+src or dst in front, joined with and, or, not and parentheses.
+Example: sniff lo port 9000 or port 9001
 
 Flags (they may come before or after IFACE and FILTER):
-    -r FILE       read a pcap or pcapng file (tcpdump, Wireshark, tshark)
-                  instead of capturing
-    -w FILE       also write the shown packets to FILE as a pcap
+    -i IFACE      the interface to capture on (or give it as the first word)
+    -r FILE       read a pcap or pcapng file (tcpdump, Wireshark, tshark;
+                  gzip too) instead of capturing; - reads standard input
+    -w FILE       also write the packets to FILE, packet by packet: pcapng
+                  with each packet's dissection as a comment when FILE ends
+                  in .pcapng, else pcap; - writes to standard output
     -c N          stop after N packets (1 or more; default: no limit)
     --follow      show each TCP connection as a conversation, reassembled
+    -X, -x, -A    add full dumps: hex and ASCII, hex, or ASCII
+    -q            one line per packet, no dissection
+    -l            flush the output after every packet, even to a pipe
+    -s SNAPLEN    keep at most SNAPLEN bytes of each captured packet
+    -B KIB        the capture buffer in KiB (default 32768)
+    -D            list the interfaces that can be captured on
     --stats       print per-connection packets, bytes, entropy and the
                   printable share at the end (Ctrl-C prints it too)
     --key FILE    a chatlab server's private key (PEM): decrypt secure and
                   original-format connections seen from their start
+    --keylog FILE a key log (CHATLAB_KEYLOGFILE): decrypt the sessions it
+                  names, without the server's key
     --crib TEXT   a guessed name or start of a message, to recover more
                   of a reused keystream (repeatable)
+    --wireshark-plugin          print the Wireshark dissector (Lua)
+    --install-wireshark-plugin  install it for Wireshark and tshark
+    --version     print the version
+-n, -nn, -U and -v are accepted as tcpdump takes them: sniff never
+resolves names and always writes -w packet by packet.
 
 Live capture needs root or CAP_NET_RAW:
     sudo setcap cap_net_raw+ep bin/sniff
 Colour is on for a terminal unless NO_COLOR is set.
 `
 
-// cribs collects repeated --crib flags.
-type cribs []string
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func (c *cribs) String() string     { return strings.Join(*c, ",") }
-func (c *cribs) Set(v string) error { *c = append(*c, v); return nil }
-
-func main() {
-	if err := run(os.Args[1:]); err != nil {
-		var h hinted
-		fmt.Fprintf(os.Stderr, "sniff: error: %s\n", strings.TrimPrefix(err.Error(), "sniff: "))
-		if errors.As(err, &h) {
-			fmt.Fprintf(os.Stderr, "sniff: hint: %s\n", h.hint)
-		}
-		os.Exit(1)
+// run is sniff with its arguments and outputs, returning the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	err := sniffMain(args, stdout, stderr)
+	var ue *cli.UsageError
+	var h hinted
+	switch {
+	case err == nil, errors.Is(err, cli.ErrHelp):
+		return cli.ExitOK
+	case errors.As(err, &ue):
+		cli.Say(stderr, "sniff: error: ", cli.TrimPrefixes(err.Error(), "sniff: "))
+		cli.Say(stderr, "sniff: hint: ", ue.Hint)
+		return cli.ExitUsage
 	}
+	cli.Say(stderr, "sniff: error: ", cli.TrimPrefixes(err.Error(), "sniff: "))
+	if errors.As(err, &h) {
+		cli.Say(stderr, "sniff: hint: ", h.hint)
+	}
+	return cli.ExitError
 }
 
 // hinted is an error with advice for the person at the terminal.
@@ -76,76 +99,51 @@ type hinted struct {
 func (h hinted) Error() string { return h.err.Error() }
 func (h hinted) Unwrap() error { return h.err }
 
-func run(args []string) (err error) {
-	fs := flag.NewFlagSet("sniff", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var (
-		read, write, keyFile string
-		count                int
-		follow, stats        bool
-		crib                 cribs
-	)
-	fs.StringVar(&read, "r", "", "")
-	fs.StringVar(&write, "w", "", "")
-	fs.IntVar(&count, "c", 0, "")
-	fs.BoolVar(&follow, "follow", false, "")
-	fs.BoolVar(&stats, "stats", false, "")
-	fs.StringVar(&keyFile, "key", "", "")
-	fs.Var(&crib, "crib", "")
-	// The flag package stops at the first word that is not a flag; parse
-	// again after each one so flags may follow IFACE and FILTER.
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Print(usage)
-				return nil
-			}
-			return hinted{err, "sniff -h shows the usage"}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		if args[0] == "--" {
-			words = append(words, args[1:]...)
-			break
-		}
-		words = append(words, args[0])
-		args = args[1:]
-	}
-	// Zero is the Config's "no limit", but asked for by name it is more
-	// likely a slip than a wish to see everything; tcpdump refuses it too.
-	counted := false
-	fs.Visit(func(f *flag.Flag) { counted = counted || f.Name == "c" })
-	if counted && count < 1 {
-		return hinted{fmt.Errorf("-c wants a positive number of packets, not %d", count), "leave -c out to show every packet"}
-	}
-	iface := "lo"
-	if len(words) > 0 && !filter.StartsFilter(words[0]) {
-		// A first word that is neither a filter word nor an interface is
-		// a mistake, not an interface name to ignore (with -r, say).
-		if _, err := net.InterfaceByName(words[0]); err != nil {
-			return hinted{fmt.Errorf("%q is neither an interface nor a filter word", words[0]),
-				"interfaces: " + interfaceNames() + "; a filter looks like: port 9000 and host 127.0.0.1"}
-		}
-		iface, words = words[0], words[1:]
-	}
-	flt, err := filter.Parse(words)
+func sniffMain(args []string, stdout, stderr io.Writer) (err error) {
+	o, err := parseFlags(args, stdout)
 	if err != nil {
-		return hinted{err, "a filter looks like: port 9000 or (host ::1 and portrange 9000-9010)"}
+		return err
+	}
+	switch {
+	case o.version:
+		fmt.Fprintln(stdout, cli.Version("sniff"))
+		return nil
+	case o.list:
+		return listInterfaces(stdout)
+	case o.plugin:
+		_, err := stdout.Write(wireshark.Plugin())
+		return err
+	case o.installPlugin:
+		path, err := wireshark.Install("")
+		if err != nil {
+			return hinted{err, "the plugin is also printed by: sniff --wireshark-plugin > chatlab.lua"}
+		}
+		fmt.Fprintf(stdout, "installed the chatlab dissector as %s\nWireshark and tshark load it when they next start.\n", path)
+		return nil
+	}
+	// With -w - the packets are the output, as with tcpdump; what sniff
+	// shows goes to standard error, and only if asked for.
+	display := stdout
+	if o.write == "-" {
+		display = nil
+		if o.follow || o.stats || o.dumps != render.DumpNone {
+			display = stderr
+		}
 	}
 	cfg := sniff.Config{
-		Out:    os.Stdout,
-		Color:  os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(os.Stdout.Fd())),
-		Follow: follow,
-		Cribs:  crib,
-		Stats:  stats,
-		Filter: flt,
-		Count:  count,
+		Out:          display,
+		Color:        isTerminal(display) && os.Getenv("NO_COLOR") == "",
+		Follow:       o.follow,
+		Dumps:        o.dumps,
+		Quiet:        o.quiet,
+		Cribs:        o.cribs,
+		Stats:        o.stats,
+		Filter:       o.filter,
+		Count:        o.count,
+		LineBuffered: o.lineBuffered,
 	}
-	if keyFile != "" {
-		data, err := os.ReadFile(keyFile)
+	if o.keyFile != "" {
+		data, err := os.ReadFile(o.keyFile)
 		if err != nil {
 			return err
 		}
@@ -153,43 +151,61 @@ func run(args []string) (err error) {
 			return hinted{err, "--key wants the server's private key, e.g. ~/.config/chatlab/server.key"}
 		}
 	}
-	if write != "" {
-		f, cerr := os.Create(write)
-		if cerr != nil {
-			return cerr
+	if o.keyLog != "" {
+		kl, err := readKeyLog(o.keyLog)
+		if err != nil {
+			return err
 		}
-		cfg.Dump, cfg.DumpFormat = f, dump.FormatFor(write)
-		defer func() {
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = cerr
+		cfg.KeyLog = kl
+	}
+	if o.write != "" {
+		out := io.Writer(stdout)
+		if o.write != "-" {
+			f, err := os.Create(o.write)
+			if err != nil {
+				return err
 			}
-		}()
+			defer func() {
+				if cerr := f.Close(); err == nil && cerr != nil {
+					err = cerr
+				}
+			}()
+			out = f
+		}
+		cfg.Dump, cfg.DumpFormat = out, dump.FormatFor(o.write)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-
-	if read != "" {
-		return readFile(ctx, read, cfg)
+	if o.read != "" {
+		return readFile(ctx, o.read, cfg, stderr)
 	}
-	packets, link, err := sniff.OpenLive(ctx, iface, flt)
+	return capture(ctx, o, cfg, stderr)
+}
+
+// capture shows a live capture until ctx ends or -c is reached.
+func capture(ctx context.Context, o *options, cfg sniff.Config, stderr io.Writer) error {
+	packets, err := sniff.OpenLiveWith(ctx, o.iface, o.filter, sniff.LiveOptions{
+		BufferSize: o.bufferKiB << 10, Snaplen: o.snaplen,
+	})
 	if errors.Is(err, sniff.ErrPermission) {
-		return hinted{err, "run it as root, or once: sudo setcap cap_net_raw+ep bin/sniff; or read a capture with -r FILE"}
+		return hinted{err, "as root, or after: sudo setcap cap_net_raw+ep bin/sniff; -r FILE reads a capture"}
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "sniff: %s\n", packets.Listening())
+	fmt.Fprintf(stderr, "sniff: %s\n", packets.Listening())
 	cfg.Live = true
-	_, err = sniff.Run(ctx, packets, link, cfg)
+	cfg.LineBuffered = cfg.LineBuffered || isTerminal(cfg.Out)
+	_, err = sniff.Run(ctx, packets, packets.LinkType(), cfg)
 	packets.Close()
-	fmt.Fprint(os.Stderr, sniff.StatsReport(packets.Stats(), sniff.PipeStats{}, write != ""))
+	fmt.Fprint(stderr, sniff.StatsReport(packets.Stats(), sniff.PipeStats{}, o.write != ""))
 	return err
 }
 
 // readFile shows the capture in the file named name ("-": standard
 // input). A damaged file is shown up to the damage, then one warning
 // names it; the exit status stays 0, as for tshark.
-func readFile(ctx context.Context, name string, cfg sniff.Config) error {
+func readFile(ctx context.Context, name string, cfg sniff.Config, stderr io.Writer) error {
 	in, shown := io.Reader(os.Stdin), "standard input"
 	if name != "-" {
 		f, err := os.Open(name)
@@ -211,7 +227,7 @@ func readFile(ctx context.Context, name string, cfg sniff.Config) error {
 	var dmg *sniff.DamagedError
 	switch {
 	case errors.As(err, &dmg):
-		fmt.Fprintf(os.Stderr, "sniff: warning: %s: %s (at byte %d, after %d packets); the rest is not read\n",
+		fmt.Fprintf(stderr, "sniff: warning: %s: %s (at byte %d, after %d packets); the rest is not read\n",
 			shown, dmg.Reason, dmg.Offset, dmg.Packets)
 		return nil
 	case errors.Is(err, sniff.ErrLinkType):
@@ -220,15 +236,22 @@ func readFile(ctx context.Context, name string, cfg sniff.Config) error {
 	return err
 }
 
-// interfaceNames lists this machine's interfaces for a hint.
-func interfaceNames() string {
-	ifs, err := net.Interfaces()
-	if err != nil || len(ifs) == 0 {
-		return "lo"
+// readKeyLog parses a key log file.
+func readKeyLog(name string) (sniff.KeyLog, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, hinted{err, "--keylog wants the file CHATLAB_KEYLOGFILE named when chat ran"}
 	}
-	names := make([]string, len(ifs))
-	for i, ifc := range ifs {
-		names[i] = ifc.Name
+	defer f.Close()
+	kl, err := protocol.ParseKeyLog(f)
+	if err != nil {
+		return nil, hinted{fmt.Errorf("%s: %w", name, err), "a key log has one line per session: CHATLAB_SESSION TRANSCRIPT KEY"}
 	}
-	return strings.Join(names, ", ")
+	return kl, nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

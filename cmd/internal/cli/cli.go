@@ -99,18 +99,25 @@ func FlagError(fs *flag.FlagSet, err error, command string) error {
 
 func translate(fs *flag.FlagSet, err error, listed string) error {
 	msg := err.Error()
+	// A one-letter flag is typed with one dash (-c), a word with two.
+	dashes := func(name string) string {
+		if len(name) == 1 {
+			return "-" + name
+		}
+		return "--" + name
+	}
 	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
 		hint := listed
 		if near := closest(fs, m[1]); near != "" {
 			hint = fmt.Sprintf("did you mean --%s? %s", near, listed)
 		}
-		return &UsageError{Err: fmt.Errorf("unknown flag --%s", m[1]), Hint: hint}
+		return &UsageError{Err: fmt.Errorf("unknown flag %s", dashes(m[1])), Hint: hint}
 	}
 	if m := needsArgument.FindStringSubmatch(msg); m != nil {
-		return &UsageError{Err: fmt.Errorf("--%s needs a value", m[1]), Hint: listed}
+		return &UsageError{Err: fmt.Errorf("%s needs a value", dashes(m[1])), Hint: listed}
 	}
 	if m := invalidValue.FindStringSubmatch(msg); m != nil {
-		return &UsageError{Err: fmt.Errorf("--%s %s: %s", m[2], m[1], m[3]), Hint: listed}
+		return &UsageError{Err: fmt.Errorf("%s %s: %s", dashes(m[2]), m[1], m[3]), Hint: listed}
 	}
 	if m := badSyntax.FindStringSubmatch(msg); m != nil {
 		return &UsageError{Err: fmt.Errorf("%q is not a flag", m[1]), Hint: listed}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const plainPCAP = "../../sniff/testdata/plain.pcap"
+
+// TestHelpAndVersion: -h prints the usage on standard output with exit
+// 0, so that "sniff -h | less" shows it; --version says what was built.
+func TestHelpAndVersion(t *testing.T) {
+	bin := buildSniff(t)
+	for _, arg := range []string{"-h", "--help"} {
+		out, errs, code := runSniff(t, bin, arg)
+		if code != 0 || !strings.HasPrefix(out, "Usage: sniff") || errs != "" {
+			t.Errorf("%s: exit %d, stdout %.40q, stderr %q", arg, code, out, errs)
+		}
+	}
+	out, _, code := runSniff(t, bin, "--version")
+	if code != 0 || !strings.HasPrefix(out, "sniff ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+	out, _, code = runSniff(t, bin, "-D")
+	if code != 0 || !strings.Contains(out, "lo [") {
+		t.Errorf("-D: exit %d, %q", code, out)
+	}
+}
+
+// TestDumpFlags reads the plain capture with each of tcpdump's dump
+// flags and checks the dumps: -X has hex and ASCII, -x hex alone, -A the
+// characters alone; -q shows no dissection.
+func TestDumpFlags(t *testing.T) {
+	bin := buildSniff(t)
+	for _, tc := range []struct {
+		flag          string
+		want, notWant []string
+	}{
+		{"-X", []string{"|.", `plain message "hello bob`}, nil},
+		{"-x", []string{`plain message "hello bob`}, []string{"|"}},
+		{"-A", []string{"hello bob, the password is hunter2"}, nil},
+		{"-q", []string{"[P.] seq"}, []string{"plain message"}},
+	} {
+		out, errs, code := runSniff(t, bin, "-r", plainPCAP, tc.flag)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.flag, code, errs)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%.1500s", tc.flag, w, out)
+			}
+		}
+		for _, w := range tc.notWant {
+			if strings.Contains(out, w) {
+				t.Errorf("%s: output has %q:\n%.1500s", tc.flag, w, out)
+			}
+		}
+	}
+}
+
+// TestWriteToStdoutReadFromStdin pipes sniff -w - into sniff -r -: the
+// packets go through whole, and the writer prints nothing else there.
+func TestWriteToStdoutReadFromStdin(t *testing.T) {
+	bin := buildSniff(t)
+	want, _, _ := runSniff(t, bin, "-r", plainPCAP)
+	w := exec.Command(bin, "-r", plainPCAP, "-w", "-")
+	r := exec.Command(bin, "-r", "-")
+	w.Env = append(os.Environ(), "NO_COLOR=1")
+	r.Env = w.Env
+	pipe, err := w.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Stdin = pipe
+	var out bytes.Buffer
+	r.Stdout = &out
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != want {
+		t.Errorf("through the pipe:\n%s\ndirectly:\n%s", out.String(), want)
+	}
+}

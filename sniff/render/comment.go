@@ -1,0 +1,89 @@
+package render
+
+import (
+	"strconv"
+	"strings"
+
+	"chatlab/sniff/event"
+)
+
+// Comments is an event.Sink that collects, packet by packet, a short
+// account of what the dissectors found: the text of every line, the
+// opened text of every record, and every warning. A pcapng writer
+// attaches it to the packet as its comment, which Wireshark shows as
+// frame.comment with no plugin installed.
+type Comments struct {
+	lines []string
+}
+
+// Emit takes the units and warnings of the packet being dissected.
+func (c *Comments) Emit(e event.Event) {
+	switch e := e.(type) {
+	case *event.Unit:
+		c.lines = append(c.lines, UnitComment(e)...)
+	case *event.Warning:
+		c.lines = append(c.lines, "warning: "+e.Text)
+	}
+}
+
+// Add adds a line of its own, such as what an IV reuse recovery read.
+func (c *Comments) Add(s string) { c.lines = append(c.lines, s) }
+
+// Take returns what was collected since the last Take, one line each,
+// and starts afresh.
+func (c *Comments) Take() string {
+	s := strings.Join(c.lines, "\n")
+	c.lines = c.lines[:0]
+	return s
+}
+
+// UnitComment is a unit in a few words: what it is and the text it
+// carries, then its warnings.
+func UnitComment(u *event.Unit) []string {
+	var out []string
+	head := ""
+	switch u.Kind {
+	case event.KindLine:
+		head = "chatlab plain"
+	case event.KindRaw:
+		return nil
+	case event.KindLegacyFrame:
+		head = "original frame " + strconv.Itoa(u.Number)
+	case event.KindLegacyKey, event.KindLegacyKex:
+		head = "original " + u.Kind.String()
+	default:
+		head = "chatlab record " + strconv.Itoa(u.Number) + " " + u.Kind.String()
+	}
+	if m := u.Message; m != nil {
+		label, detail := MessageParts(m)
+		s := head + ": " + label + " " + detail
+		if m.Via != event.ViaWire {
+			s += " (" + m.Via.String() + ")"
+		}
+		out = append(out, s)
+	} else if u.Kind != event.KindRecord && u.Kind != event.KindLegacyFrame {
+		out = append(out, head)
+	}
+	for _, k := range u.Keys {
+		if k.Name == "session key" {
+			out = append(out, head+": session key "+Hex(k.Bytes)+" ("+k.Via.String()+")")
+		}
+	}
+	for _, w := range u.Warnings {
+		out = append(out, "warning: "+w.Text)
+	}
+	return out
+}
+
+// RecoveredComment is one unit of an IV reuse recovery in a few words.
+func RecoveredComment(r *event.Recovery, u *event.Recovered) string {
+	s := "recovered without the key (IV reuse): "
+	if u.If != "" {
+		s += "if " + u.If + ": "
+	}
+	if r.Padded && r.NameLen > 0 && len(u.Plain) > r.NameLen {
+		return s + "name " + Quote(RecoveredText(u.Plain[:r.NameLen], u.Grades[:r.NameLen], true)) +
+			" text " + Quote(RecoveredText(u.Plain[r.NameLen:], u.Grades[r.NameLen:], true))
+	}
+	return s + Quote(RecoveredText(u.Plain, u.Grades, r.Padded))
+}
