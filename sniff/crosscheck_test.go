@@ -95,7 +95,7 @@ func TestCrossCheckTools(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		_, err := Run(ctx, src, link, Config{Out: &out, Dump: dump, Filter: f, Live: true})
+		_, err := Run(ctx, src, link, Config{Out: &out, Dump: dump, Filter: f, Live: true, LineBuffered: true})
 		done <- err
 	}()
 	for i := 0; i < 3; i++ {
