@@ -60,6 +60,7 @@ type Text struct {
 	pal     *palette
 	loc     *time.Location
 	scratch []byte
+	chunks  []chunk
 }
 
 // NewText returns a terminal view writing to w.
@@ -211,7 +212,8 @@ func (t *Text) unit(u *event.Unit) {
 		t.raw(u)
 		return
 	default:
-		t.pal.paint(t.w, t.pal.label, title(u))
+		t.scratch = appendTitle(t.scratch[:0], u)
+		t.pal.paintBytes(t.w, t.pal.label, t.scratch)
 		t.w.WriteByte('\n')
 		for _, s := range details(u) {
 			t.line(s)
@@ -243,7 +245,7 @@ func (t *Text) bytes(u *event.Unit) {
 			t.dump(u.Bytes, indent)
 		}
 	case u.Kind != event.KindLine:
-		t.scratch = append(append(t.scratch[:0], indent...), FieldLine(u, Width-len(indent))...)
+		t.scratch = appendFieldLine(append(t.scratch[:0], indent...), u, Width-len(indent), &t.chunks)
 		t.scratch = append(t.scratch, '\n')
 		t.w.Write(t.scratch)
 	}

@@ -9,65 +9,101 @@ import (
 	"chatlab/sniff/event"
 )
 
-// title is a unit's first line: what it is, with what matters most.
-func title(u *event.Unit) string {
+// appendTitle appends a unit's first line: what it is, with what matters
+// most. Records are the bulk of a capture, so their title is built
+// without allocating.
+func appendTitle(b []byte, u *event.Unit) []byte {
 	f := fields(u)
-	num := "record " + strconv.Itoa(u.Number) + " "
+	if u.Kind == event.KindHello || u.Kind == event.KindKeyExchange || u.Kind == event.KindRecord {
+		b = append(b, "record "...)
+		b = strconv.AppendInt(b, int64(u.Number), 10)
+		b = append(b, ' ')
+	}
 	switch u.Kind {
 	case event.KindHello:
-		s := num + "hello"
+		b = append(b, "hello"...)
 		if m, ok := f.get("magic"); ok {
-			s += ": " + m.Text
+			b = append(b, ": "...)
+			b = append(b, safe(m.Text)...)
 		}
 		if v, ok := f.get("version"); ok {
-			s += " version " + strconv.FormatUint(v.Num, 10)
+			b = append(b, " version "...)
+			b = strconv.AppendUint(b, v.Num, 10)
 		}
 		if v, ok := f.get("suite"); ok {
-			s += ", suite " + v.Text + " (0x" + hex2(byte(v.Num)) + ")"
+			b = append(b, ", suite "...)
+			b = append(b, v.Text...)
+			b = append(b, " (0x"...)
+			b = append(b, hexDigits[v.Num>>4&15], hexDigits[v.Num&15], ')')
 		}
-		return s
 	case event.KindKeyExchange:
 		w, _ := f.get("wrapped key")
-		return num + "key exchange: the " + strconv.FormatUint(w.Num, 10) + "-byte AES key, RSA-OAEP-wrapped, " +
-			plural(w.Len, "byte")
+		b = append(b, "key exchange: the "...)
+		b = strconv.AppendUint(b, w.Num, 10)
+		b = append(b, "-byte AES key, RSA-OAEP-wrapped, "...)
+		b = appendPlural(b, w.Len, "byte")
 	case event.KindRecord:
-		s := num + "data"
+		b = append(b, "data"...)
 		if q, ok := f.get("seq"); ok {
 			if q.Show == event.ShowText {
-				s += ", nonce fixed"
+				b = append(b, ", nonce fixed"...)
 			} else {
-				s += ", seq " + strconv.FormatUint(q.Num, 10)
+				b = append(b, ", seq "...)
+				b = strconv.AppendUint(b, q.Num, 10)
 			}
 		}
 		if ct, ok := f.get("ciphertext"); ok {
-			s += ": " + plural(ct.Len, "byte") + " of ciphertext"
+			b = append(b, ": "...)
+			b = appendPlural(b, ct.Len, "byte")
+			b = append(b, " of ciphertext"...)
 			if ct.Text != "" {
-				s += " (" + ct.Text + ")"
+				b = append(b, " ("...)
+				b = append(b, ct.Text...)
+				b = append(b, ')')
 			}
 		}
 		if _, ok := f.get("tag"); ok {
-			s += " and a 16-byte tag"
+			b = append(b, " and a 16-byte tag"...)
 		}
-		return s
 	case event.KindLegacyKey:
-		return "public key, PEM in the clear, " + plural(len(u.Bytes), "byte")
+		b = append(b, "public key, PEM in the clear, "...)
+		b = appendPlural(b, len(u.Bytes), "byte")
 	case event.KindLegacyKex:
 		w, _ := f.get("wrapped key")
-		return "key exchange: the " + strconv.FormatUint(w.Num, 10) + "-byte AES key, RSA-OAEP-wrapped (SHA-1), " +
-			plural(len(u.Bytes), "byte")
+		b = append(b, "key exchange: the "...)
+		b = strconv.AppendUint(b, w.Num, 10)
+		b = append(b, "-byte AES key, RSA-OAEP-wrapped (SHA-1), "...)
+		b = appendPlural(b, len(u.Bytes), "byte")
 	case event.KindLegacyFrame:
-		s := "frame " + strconv.Itoa(u.Number)
+		b = append(b, "frame "...)
+		b = strconv.AppendInt(b, int64(u.Number), 10)
+		b = append(b, ':')
 		if iv, ok := f.get("iv"); ok && iv.Show == event.ShowText {
-			s += ": iv " + iv.Text
-		} else {
-			s += ":"
+			b = append(b, " iv "...)
+			b = append(b, iv.Text...)
+			b = append(b, ',')
 		}
 		if ct, ok := f.get("ciphertext"); ok {
-			s += ", " + plural(ct.Len, "byte") + " of AES-128-GCM output with no tag"
+			b = append(b, ' ')
+			b = appendPlural(b, ct.Len, "byte")
+			b = append(b, " of AES-128-GCM output with no tag"...)
 		}
-		return s
+	default:
+		b = append(b, u.Kind.String()...)
 	}
-	return u.Kind.String()
+	return b
+}
+
+// appendPlural appends a count and a noun, adding "s" unless the count is
+// one.
+func appendPlural(b []byte, n int, word string) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ' ')
+	b = append(b, word...)
+	if n != 1 {
+		b = append(b, 's')
+	}
+	return b
 }
 
 // details are the lines under a unit's title, before its bytes.
@@ -115,15 +151,24 @@ func MessageParts(m *event.Message) (label, detail string) {
 // holds another, such as a nonce and its sequence number). Long fields,
 // the ciphertext and keys, are shortened first, with "…".
 func FieldLine(u *event.Unit, width int) string {
+	var chunks []chunk
+	return string(appendFieldLine(nil, u, width, &chunks))
+}
+
+// chunk is a run of a unit's bytes on its field line.
+type chunk struct {
+	b      []byte
+	shrink bool
+}
+
+// appendFieldLine appends FieldLine's text, using chunks as scratch.
+func appendFieldLine(s []byte, u *event.Unit, width int, scratch *[]chunk) []byte {
 	if isText(u.Bytes) {
 		// Text in the clear, such as a PEM key, reads better as text.
-		return Quote(cut(string(u.Bytes), width-2))
+		return append(s, Quote(cut(string(u.Bytes), width-2))...)
 	}
-	type chunk struct {
-		b      []byte
-		shrink bool
-	}
-	var chunks []chunk
+	chunks := (*scratch)[:0]
+	defer func() { *scratch = chunks }()
 	add := func(from, to int, shrink bool) {
 		if from < to && to <= len(u.Bytes) {
 			chunks = append(chunks, chunk{u.Bytes[from:to], shrink})
@@ -153,7 +198,7 @@ func FieldLine(u *event.Unit, width int) string {
 	}
 	add(at, len(u.Bytes), true)
 	if len(u.Fields) == 0 {
-		chunks = []chunk{{u.Bytes, true}}
+		chunks = append(chunks[:0], chunk{u.Bytes, true})
 	}
 	fixed, shrinkable := len(chunks)-1, 0
 	for _, c := range chunks {
@@ -167,7 +212,7 @@ func FieldLine(u *event.Unit, width int) string {
 	if shrinkable > 0 {
 		per = (width - fixed) / shrinkable
 	}
-	var s []byte
+	start := len(s)
 	for i, c := range chunks {
 		if i > 0 {
 			s = append(s, ' ')
@@ -180,7 +225,11 @@ func FieldLine(u *event.Unit, width int) string {
 		}
 		s = appendHex(s, c.b)
 	}
-	return cutBytes(string(s), width)
+	if utf8.RuneCount(s[start:]) > width {
+		line := cut(string(s[start:]), width)
+		s = append(s[:start], line...)
+	}
+	return s
 }
 
 // shortHex is b in hex, cut to width columns.
@@ -200,11 +249,6 @@ func cut(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
-
-// cutBytes is cut for text that is ASCII but for its "…" marks.
-func cutBytes(s string, n int) string { return cut(s, n) }
-
-func hex2(b byte) string { return string([]byte{hexDigits[b>>4], hexDigits[b&15]}) }
 
 // isText reports whether b reads as text: valid UTF-8 with no control
 // characters except tab and line breaks.
