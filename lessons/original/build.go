@@ -100,3 +100,36 @@ func lastLines(b []byte, n int) string {
 	}
 	return string(b)
 }
+
+// SourceEnv names an environment variable that, if set, says where the
+// original program's source is, overriding DefaultSource.
+const SourceEnv = "CHATLAB_ORIGINAL_C"
+
+// FindSource returns where the original program's source is, for a
+// chatlab checkout at root: $CHATLAB_ORIGINAL_C if set, else
+// DefaultSource under root, else shared/peers/original-c beside the
+// nearest parent of root that has one (a checkout in a worktree folder).
+// It returns DefaultSource under root when none exists, for Build to
+// report.
+func FindSource(root string) string {
+	if dir := os.Getenv(SourceEnv); dir != "" {
+		return dir
+	}
+	def := filepath.Join(root, DefaultSource)
+	if fileExists(filepath.Join(def, "server.c")) {
+		return def
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return def
+	}
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		try := filepath.Join(dir, "shared", "peers", "original-c")
+		if fileExists(filepath.Join(try, "server.c")) {
+			return try
+		}
+		if filepath.Dir(dir) == dir {
+			return def
+		}
+	}
+}
