@@ -164,7 +164,7 @@ func runLocked(ctx context.Context, cfg Config, s Script) (c *Capture, err error
 	dump := &syncBuffer{}
 	sniffed := make(chan error, 1)
 	go func() {
-		_, err := sniff.Run(capCtx, src, link, sniff.Config{Out: io.Discard, Dump: dump})
+		_, err := sniff.Run(capCtx, src, link, sniff.Config{Out: io.Discard, Dump: dump, Live: true})
 		sniffed <- err
 	}()
 	defer func() {
