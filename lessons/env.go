@@ -42,6 +42,8 @@ type Env struct {
 	Dir string
 	// Exe is the lesson program, which lesson 7 runs again without AES-NI.
 	Exe string
+	// Original is where lesson 3 finds the real original program, if set.
+	Original string
 
 	key     *rsa.PrivateKey
 	watch   Watch

@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	"chatlab/lessons/attack"
+	"chatlab/lessons/original"
 	"chatlab/protocol"
 	"chatlab/protocol/chat"
 	"chatlab/protocol/legacy"
 	"chatlab/protocol/weak"
+	"chatlab/sniff/manytime"
 )
 
 // ivMessages returns lesson 3's messages: the first two are the same, the
@@ -125,6 +127,11 @@ func originalCribs() []string {
 // stepOriginal: the original program's traffic, and the sniffer's
 // recovery of its text by the reused keystream.
 func stepOriginal(ctx context.Context, e *Env) error {
+	if e.Original != "" {
+		return stepRealOriginal(ctx, e)
+	}
+	e.note("This step runs chatlab's Go model of the original format. The real C program can run too, as root:")
+	e.note("  lesson 3 --original ../shared/peers/original-c   (its source: built with gcc and libssl-dev)")
 	e.banner("Live: the original C program's format on loopback; the sniffer works alone, with no key")
 	var out strings.Builder
 	// The sniffer's report goes to out: the step shows its IV-reuse part
@@ -260,4 +267,74 @@ func closeWrite(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	}
+}
+
+// stepRealOriginal builds the real original program from e.Original,
+// runs one of its scripted conversations in a network namespace, captures
+// it and recovers it from the capture alone.
+func stepRealOriginal(ctx context.Context, e *Env) error {
+	e.banner("Live: the real original C program, in a network namespace; recovered from the capture alone")
+	p, err := original.Build(ctx, e.Original, e.Dir)
+	if err != nil {
+		return err
+	}
+	s := original.Conversations()[1]
+	c, err := original.Run(ctx, original.Config{Programs: p}, s)
+	if err != nil {
+		return err
+	}
+	frames, err := original.Frames(c.Pcap)
+	if err != nil {
+		return err
+	}
+	var in manytime.Input
+	in.Layout = manytime.Original
+	for i, f := range frames {
+		dir := manytime.ServerToClient
+		if f.FromClient {
+			dir = manytime.ClientToServer
+		}
+		in.Frames = append(in.Frames, manytime.Frame{N: i + 1, Dir: dir, Ciphertext: f.Bytes[legacy.IVSize:]})
+	}
+	e.note(fmt.Sprintf("%s and %s typed %d lines; the wire carried %d frames of 268 bytes, all with the zero IV", s.ServerName, s.ClientName, len(s.Lines), len(frames)))
+	res := manytime.Solve(in)
+	for _, l := range append(res.Leaks, res.Notes...) {
+		e.printf("  %s\n", l)
+	}
+	for _, r := range res.Frames {
+		e.printf("  frame %d %s ", r.N, r.Dir)
+		for _, f := range r.Fields {
+			e.printf(" %s %s", f.Name, e.recovered(r, f))
+		}
+		e.printf("\n")
+	}
+	total := res.Certain + res.Likely + res.Unknown
+	e.printf("\n  %d of %d bytes recovered: %d certain (bold: forced by the padding), %d likely (plain: from\n  English statistics over all frames), %d unknown (·)\n\n", res.Certain+res.Likely, total, res.Certain, res.Likely, res.Unknown)
+	if 10*(res.Certain+res.Likely) < 9*total {
+		return failed("the recovery should have read at least 90%% of the real program's traffic, it read %d of %d bytes", res.Certain+res.Likely, total)
+	}
+	e.alarm("with no key at all, the eavesdropper read the real program's conversation")
+	return nil
+}
+
+// recovered shows one field: certain bytes bold, likely ones plain,
+// unknown ones as ·, which no one types.
+func (e *Env) recovered(r manytime.Recovered, f manytime.Field) string {
+	var b strings.Builder
+	b.WriteString("\"")
+	for j := f.Start; j < f.End; j++ {
+		c := r.Plain[j]
+		switch {
+		case r.Grade[j] == manytime.Unknown:
+			b.WriteString(e.pal.dim.Sprint("·"))
+		case c < 0x20 || c > 0x7e:
+			b.WriteString(fmt.Sprintf("\\x%02x", c))
+		case r.Grade[j] == manytime.Certain:
+			b.WriteString(e.pal.bold.Sprint(string(rune(c))))
+		default:
+			b.WriteString(string(rune(c)))
+		}
+	}
+	b.WriteString("\"")
+	return b.String()
 }

@@ -32,6 +32,10 @@ type Options struct {
 	Dir string
 	// Exe is the lesson program for lesson 7; empty means this program.
 	Exe string
+	// Original is the original C program's source (or its built server
+	// and client), which lesson 3 then runs for real; empty means its Go
+	// model.
+	Original string
 }
 
 // List prints the lessons with their numbers and titles.
@@ -71,6 +75,7 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 		}
 	}
 	env := newEnv(opt.Out, opt.Color, opt.Watch, opt.Dir, opt.Exe)
+	env.Original = opt.Original
 	p := pauser{auto: opt.Auto, out: env.Out, pal: env.pal, endAtEOF: opt.EndAtEOF}
 	if !opt.Auto && opt.In != nil {
 		p.lines = readLines(opt.In)

@@ -22,7 +22,7 @@ import (
 
 const usage = `Usage:
   lesson              list the lessons
-  lesson N [--auto] [--tap]
+  lesson N [--auto] [--tap] [--original DIR]
                       run lesson N: its text section by section, pausing for
                       Enter, with live scenarios on 127.0.0.1
   lesson server --weak NAME [--listen ADDR]
@@ -35,6 +35,9 @@ const usage = `Usage:
   --tap      watch the wire through the in-process relay tap even when live
              capture is permitted
   --capture  insist on live capture (needs root or CAP_NET_RAW)
+  --original DIR
+             lesson 3: run the real original C program from DIR (its source,
+             or its built server and client) in a network namespace (root)
 
 Live capture needs root or CAP_NET_RAW; without it the lessons say so in one
 line and watch through an in-process relay tap. Colour is on for a terminal
@@ -125,6 +128,7 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	auto := fs.Bool("auto", false, "do not pause")
 	tap := fs.Bool("tap", false, "watch through the relay tap")
 	capture := fs.Bool("capture", false, "insist on live capture")
+	origDir := fs.String("original", "", "lesson 3: the original C program's source")
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -176,6 +180,7 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		Out:      stdout,
 		Color:    isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
 		Watch:    watch,
+		Original: *origDir,
 	})
 	if ctx.Err() != nil {
 		return errStopped
