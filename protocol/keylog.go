@@ -162,11 +162,5 @@ func (kl KeyLog) Lookup(transcript []byte) ([]byte, bool) {
 	return bytes.Clone(key), ok
 }
 
-// SessionKey returns the session key logged for the handshake made of
-// these two records, whole and headers included, as they crossed the wire.
-func (kl KeyLog) SessionKey(helloRecord, keyExchangeRecord []byte) ([]byte, bool) {
-	return kl.Lookup(Transcript(helloRecord, keyExchangeRecord))
-}
-
 // Len is the number of sessions in the log.
 func (kl KeyLog) Len() int { return len(kl.keys) }
