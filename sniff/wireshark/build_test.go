@@ -1,4 +1,4 @@
-package wireshark
+package wireshark_test
 
 import (
 	"bufio"

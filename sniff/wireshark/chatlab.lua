@@ -247,6 +247,8 @@ local F = {
     -- data
     nonce = ProtoField.bytes("chatlab.nonce", "Nonce"),
     seq = ProtoField.uint64("chatlab.seq", "Sequence number", base.DEC),
+    counter = ProtoField.uint64("chatlab.counter", "Record counter (not on the wire)", base.DEC,
+        nil, nil, "Data records of this direction before this one: the sequence number a weak suite does not send"),
     iv = ProtoField.bytes("chatlab.iv", "IV"),
     ciphertext = ProtoField.bytes("chatlab.ciphertext", "Ciphertext"),
     tag = ProtoField.bytes("chatlab.tag", "Tag"),
@@ -513,8 +515,8 @@ local function dissect_data(tvb, pinfo, item, st, f, body_off, blen)
         end
         item:add(F.iv, tvb(body_off, CBC_IV_LEN))
         if blen > CBC_IV_LEN then item:add(F.ciphertext, tvb(body_off + CBC_IV_LEN, blen - CBC_IV_LEN)) end
-        item:add(F.seq, UInt64.new(f.dseq)):set_generated()
-        item:append_text(", seq " .. f.dseq)
+        item:add(F.counter, UInt64.new(f.dseq)):set_generated()
+        item:append_text(", counter " .. f.dseq)
         return
     end
     if blen < NONCE_LEN + TAG_LEN then
@@ -524,10 +526,11 @@ local function dissect_data(tvb, pinfo, item, st, f, body_off, blen)
     end
     item:add(F.nonce, tvb(body_off, NONCE_LEN))
     if suite == SUITE_FIXED_IV then
-        -- The nonce is fixed, so the sequence number is only the counter
-        -- both sides keep; it is not on the wire.
-        item:add(F.seq, UInt64.new(f.dseq)):set_generated()
-        item:append_text(", seq " .. f.dseq)
+        -- The nonce is fixed, so its seq bytes are always zero; the
+        -- sequence number is only the counter both sides keep.
+        item:add(F.seq, tvb(body_off + 4, 8)):append_text(" (fixed: the same nonce on every record, weak suite)")
+        item:add(F.counter, UInt64.new(f.dseq)):set_generated()
+        item:append_text(", counter " .. f.dseq)
     else
         item:add(F.seq, tvb(body_off + 4, 8))
         item:append_text(", seq " .. f.seq)
@@ -588,11 +591,12 @@ local function dissect_record(tvb, pinfo, tree, offset, st)
             if st.suite ~= SUITE_CBC and blen >= NONCE_LEN then
                 local nonce = tvb:raw(body_off, NONCE_LEN)
                 if st.suite ~= SUITE_FIXED_IV then r.seq = tostring(tvb(body_off + 4, 8):uint64()) end
+                r.weak = st.suite == SUITE_FIXED_IV
                 r.reused = d.nonces[nonce]
                 d.nonces[nonce] = d.nonces[nonce] or r.n
             end
         end
-        r.info = record_types[rtype] .. (r.dseq and (" seq " .. (r.seq or r.dseq)) or "") ..
+        r.info = record_types[rtype] .. (r.dseq and ((r.seq and " seq " or " counter ") .. (r.seq or r.dseq)) or "") ..
             (r.reused and (", nonce reuse: same nonce as record " .. r.reused) or "")
         return r
     end)

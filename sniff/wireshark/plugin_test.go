@@ -1,4 +1,4 @@
-package wireshark
+package wireshark_test
 
 import (
 	"bytes"
@@ -7,45 +7,47 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"chatlab/sniff/wireshark"
 )
 
 func TestPluginIsTheFile(t *testing.T) {
-	src, err := os.ReadFile(FileName)
+	src, err := os.ReadFile(wireshark.FileName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Plugin()
+	p := wireshark.Plugin()
 	if !bytes.Equal(p, src) || len(p) == 0 {
-		t.Fatalf("Plugin() is %d bytes, %s %d", len(p), FileName, len(src))
+		t.Fatalf("Plugin() is %d bytes, %s %d", len(p), wireshark.FileName, len(src))
 	}
 	p[0] ^= 0xff
-	if !bytes.Equal(Plugin(), src) {
+	if !bytes.Equal(wireshark.Plugin(), src) {
 		t.Fatal("changing what Plugin returned changed the plugin")
 	}
 }
 
 func TestInstallWritesAndReplaces(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
-	path, err := Install(dir)
+	path, err := wireshark.Install(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if path != filepath.Join(dir, FileName) {
+	if path != filepath.Join(dir, wireshark.FileName) {
 		t.Fatalf("installed at %s", path)
 	}
 	if err := os.WriteFile(path, []byte("-- an older version"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Install(dir); err != nil {
+	if _, err := wireshark.Install(dir); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, Plugin()) {
+	if err != nil || !bytes.Equal(got, wireshark.Plugin()) {
 		t.Fatalf("after a second install: %v, %d bytes", err, len(got))
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
-		t.Fatalf("the folder holds %d files, want only %s", len(entries), FileName)
+		t.Fatalf("the folder holds %d files, want only %s", len(entries), wireshark.FileName)
 	}
 }
 
@@ -54,7 +56,7 @@ func TestInstallRefusesAFileForAFolder(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Install(file); err == nil || !strings.HasPrefix(err.Error(), "wireshark: ") {
+	if _, err := wireshark.Install(file); err == nil || !strings.HasPrefix(err.Error(), "wireshark: ") {
 		t.Fatalf("install into a file: %v", err)
 	}
 }
@@ -63,7 +65,7 @@ func TestPluginDirIsPersonal(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("APPDATA", "")
-	dir, err := PluginDir()
+	dir, err := wireshark.PluginDir()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestInstalledPluginLoads(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("APPDATA", "")
-	path, err := Install("")
+	path, err := wireshark.Install("")
 	if err != nil {
 		t.Fatal(err)
 	}

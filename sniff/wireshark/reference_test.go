@@ -1,4 +1,4 @@
-package wireshark
+package wireshark_test
 
 import (
 	"bytes"
@@ -246,17 +246,17 @@ func (c *connection) secureUnits(t *testing.T) []unit {
 			f["chatlab.wrapped_key"] = hexs(body)
 			f["chatlab.transcript"] = hexs(protocol.Transcript(hello, r.whole))
 		case protocol.TypeData:
-			seq := counters[r.fromClient]
+			// A weak suite sends no sequence number; both sides count.
+			if suite.Weak() {
+				f["chatlab.counter"] = strconv.FormatUint(counters[r.fromClient], 10)
+			}
 			counters[r.fromClient]++
-			f["chatlab.seq"] = strconv.FormatUint(seq, 10)
 			if suite == protocol.SuiteCBCNoMAC {
 				f["chatlab.iv"], f["chatlab.ciphertext"] = hexs(body[:16]), hexs(body[16:])
 				break
 			}
 			nonce := body[:protocol.NonceSize]
-			if suite == protocol.SuiteAES128GCM {
-				f["chatlab.seq"] = strconv.FormatUint(binary.BigEndian.Uint64(nonce[4:]), 10)
-			}
+			f["chatlab.seq"] = strconv.FormatUint(binary.BigEndian.Uint64(nonce[4:]), 10)
 			f["chatlab.nonce"] = hexs(nonce)
 			f["chatlab.ciphertext"] = hexs(body[protocol.NonceSize : len(body)-protocol.TagSize])
 			f["chatlab.tag"] = hexs(body[len(body)-protocol.TagSize:])

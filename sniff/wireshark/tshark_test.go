@@ -1,4 +1,4 @@
-package wireshark
+package wireshark_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"chatlab/sniff/wireshark"
 )
 
 // checkedFields are the fields compared between the Lua dissector and the
@@ -18,7 +20,7 @@ var checkedFields = []string{
 	"chatlab.record", "chatlab.type", "chatlab.length",
 	"chatlab.magic", "chatlab.version", "chatlab.suite", "chatlab.key_bits", "chatlab.fingerprint",
 	"chatlab.wrapped_key", "chatlab.transcript",
-	"chatlab.nonce", "chatlab.seq", "chatlab.iv", "chatlab.ciphertext", "chatlab.tag", "chatlab.nonce_reused",
+	"chatlab.nonce", "chatlab.seq", "chatlab.counter", "chatlab.iv", "chatlab.ciphertext", "chatlab.tag", "chatlab.nonce_reused",
 	"chatlab_c.pem", "chatlab_c.key_bits", "chatlab_c.fingerprint", "chatlab_c.wrapped_key",
 	"chatlab_c.frame", "chatlab_c.iv", "chatlab_c.ciphertext", "chatlab_c.iv_reused",
 }
@@ -48,8 +50,8 @@ func needTshark(t *testing.T) string {
 // pluginFile writes the embedded plugin where tshark can load it.
 func pluginFile(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), FileName)
-	if err := os.WriteFile(path, Plugin(), 0o644); err != nil {
+	path := filepath.Join(t.TempDir(), wireshark.FileName)
+	if err := os.WriteFile(path, wireshark.Plugin(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
