@@ -26,13 +26,13 @@ type Tap struct {
 	text  *render.Text // the terminal view, when cfg.Out is set
 	conns map[connKey]*conn
 	order []*conn
-	cribs [][]byte
 	// overflow sums the connections beyond maxConns: counted, not
 	// dissected. Nil until the first one.
 	overflow *conn
 	// ivBytes is what the IV reuse analysis keeps, against
-	// maxTrackedBytes.
-	ivBytes int
+	// maxTrackedBytes; solved what it has handed the solver, against
+	// maxSolved.
+	ivBytes, solved int
 	// packet is the capture's number for the packet being dissected,
 	// for the units it completes; 0 on a Tap fed directly.
 	packet int
@@ -100,11 +100,6 @@ func newTap(cfg Config) *Tap {
 	default:
 		t.sink = event.Tee(sinks...)
 	}
-	for _, c := range cfg.Cribs {
-		if c != "" {
-			t.cribs = append(t.cribs, []byte(c))
-		}
-	}
 	return t
 }
 
@@ -158,7 +153,7 @@ func (t *Tap) closeLocked(capture *event.CaptureStats) error {
 	for _, c := range t.order {
 		t.recoverReuse(c)
 	}
-	if len(t.cribs) > 0 && !t.anyReuse() {
+	if len(t.cfg.Cribs) > 0 && !t.anyReuse() {
 		t.emitWarning(nil, c2s, event.WarnNoReuse, "--crib was given, but no IV or nonce repeated under one key: "+
 			"there is no shared keystream for a crib to unlock")
 	}

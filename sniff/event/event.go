@@ -311,9 +311,8 @@ type Grade uint8
 // Grades, from worst to best.
 const (
 	Unknown Grade = iota // the keystream byte is not known
-	Guessed              // from a crib: right if the crib is where it was placed
-	Likely               // from a statistical model of chat text
-	Certain              // forced by padding and structure: never wrong
+	Likely               // from statistics of chat text, a name the texts mention, or a crib
+	Certain              // forced by the padding and the layout: never wrong
 )
 
 // Recovery is what a passive eavesdropper reads of the units that shared
@@ -329,13 +328,20 @@ type Recovery struct {
 	// of NameLen bytes, then a NUL-padded text field.
 	Padded  bool
 	NameLen int
-	// Keystream is the length of the longest unit; Known how much of the
-	// keystream was worked out.
-	Keystream, Known int
-	// Says are sentences on how the recovery went: what each crib did,
-	// which units carry the same text.
+	// Certain, Likely and Unknown count the recovered bytes by grade,
+	// padding left out.
+	Certain, Likely, Unknown int
+	// Says are sentences on how the recovery went: which units carry the
+	// same text, what each crib did.
 	Says  []string
 	Units []Recovered
+}
+
+// RecoveredField is a part of a recovered plaintext: a name, a text, a
+// message; past its End come padding bytes.
+type RecoveredField struct {
+	Name       string
+	Start, End int
 }
 
 // Recovered is one unit's plaintext as recovered: Plain[i] is meaningful
@@ -345,9 +351,7 @@ type Recovered struct {
 	Dir    Dir
 	Plain  []byte
 	Grades []Grade
-	// If names what the text rests on when some of it is a guess:
-	// `the crib "alice" is right`.
-	If string
+	Fields []RecoveredField
 }
 
 // Summary is the statistics at the end of a run.

@@ -76,14 +76,10 @@ func UnitComment(u *event.Unit) []string {
 }
 
 // RecoveredComment is one unit of an IV reuse recovery in a few words.
-func RecoveredComment(r *event.Recovery, u *event.Recovered) string {
-	s := "recovered without the key (IV reuse): "
-	if u.If != "" {
-		s += "if " + u.If + ": "
+func RecoveredComment(u *event.Recovered) string {
+	s := "recovered without the key (IV reuse):"
+	for _, f := range u.Fields {
+		s += " " + f.Name + " \"" + RecoveredText(u.Plain, u.Grades, f.Start, f.End) + "\""
 	}
-	if r.Padded && r.NameLen > 0 && len(u.Plain) > r.NameLen {
-		return s + "name " + Quote(RecoveredText(u.Plain[:r.NameLen], u.Grades[:r.NameLen], true)) +
-			" text " + Quote(RecoveredText(u.Plain[r.NameLen:], u.Grades[r.NameLen:], true))
-	}
-	return s + Quote(RecoveredText(u.Plain, u.Grades, r.Padded))
+	return s
 }
