@@ -41,7 +41,9 @@ function reset(start) {
     lesson: null,
     section: -1,
   };
-  $("columns").replaceChildren(el("p", "empty", "Waiting for a chat on the wire…"));
+  const empty = el("p", "empty", "Waiting for a chat on the wire…");
+  empty.id = "empty";
+  $("columns").replaceChildren(empty);
   $("global-warnings").replaceChildren();
   $("charts").replaceChildren();
   $("notes").replaceChildren();
@@ -102,10 +104,8 @@ function onUnit(u) {
   const box = el("div", "unit " + (u.dir === "s2c" ? "s2c" : "c2s") + " kind-" + u.kind);
   box.tabIndex = 0;
   const arrow = u.dir === "s2c" ? "← " : "→ ";
-  let meta = arrow + u.kindName;
+  let meta = arrow + (u.message && u.kind === "line" ? u.message.kind : u.kindName);
   if (u.number) meta += " #" + u.number;
-  if (u.message && u.kind === "line") meta += " · " + u.message.kind;
-  if (u.packet) meta += " · packet " + u.packet;
   meta += " · " + u.size + " bytes";
   box.append(el("div", "meta", meta));
 
@@ -177,9 +177,9 @@ function select(box, u) {
   state.selected = box;
   box.classList.add("selected");
   $("bytes-hint").hidden = true;
-  let title = "Bytes: " + u.kindName;
+  let title = (u.dir === "s2c" ? "← " : "→ ") + u.kindName;
   if (u.number) title += " #" + u.number;
-  title += ", " + u.size + " bytes, " + u.dirName;
+  title += " · " + u.size + " bytes · conn " + u.conn + (u.packet ? " · packet " + u.packet : "");
   $("bytes-title").textContent = title;
 
   const list = $("fields");
@@ -261,13 +261,12 @@ function drawChart(s) {
   card.dataset.conn = String(s.conn);
   const name = s.conn ? "#" + s.conn + "  " + (conn ? conn.data.protoName : s.protoName) : s.protoName;
   const nums = el("div", "nums");
-  nums.append(el("span", "", "entropy " + s.entropy.toFixed(2) + " bits/byte"),
-    el("span", "", "printable " + Math.round(100 * s.printable) + "%"));
-  const size = el("div", "", s.bytes.toLocaleString("en") + " bytes in " + s.packets + " packets" + (s.final ? " (final)" : ""));
-  card.replaceChildren(el("div", "name", name), histogram(s.hist), axis(), nums, size);
-  if (s.small) {
-    card.append(el("div", "warn", "only " + s.bytes + " bytes: too few to judge (under 1 KiB)"));
-  }
+  nums.append(el("span", "", s.entropy.toFixed(2) + " bits/byte"),
+    el("span", "", Math.round(100 * s.printable) + "% printable"));
+  const size = plural(s.bytes, "byte") + ", " + plural(s.packets, "packet") + (s.final ? " (end)" : "");
+  card.replaceChildren(el("div", "name", name), histogram(s.hist), axis(), nums);
+  // The sample size, and whether it is too small to mean anything.
+  card.append(s.small ? el("div", "warn", "⚠ " + plural(s.bytes, "byte") + ": too few (< 1 KiB)") : el("div", "size", size));
   if (s.ivReuse) card.append(el("div", "warn", "⚠ " + s.ivReuse + " IV reuses"));
 }
 
@@ -303,6 +302,10 @@ function histogram(hist) {
   title.textContent = "byte values 0x00 to 0xff; the shaded band is printable ASCII";
   svg.append(title);
   return svg;
+}
+
+function plural(n, noun) {
+  return n.toLocaleString("en") + " " + noun + (n === 1 ? "" : "s");
 }
 
 function axis() {
