@@ -18,11 +18,12 @@ import (
 
 	"chatlab/cmd/internal/cli"
 	"chatlab/lessons"
+	"chatlab/sniff/web"
 )
 
 const usage = `Usage:
   lesson              list the lessons
-  lesson N [--auto] [--tap]
+  lesson N [--auto] [--tap] [--web ADDR]
                       run lesson N: its text section by section, pausing for
                       Enter, with live scenarios on 127.0.0.1
   lesson server --weak NAME [--listen ADDR]
@@ -35,6 +36,9 @@ const usage = `Usage:
   --tap      watch the wire through the in-process relay tap even when live
              capture is permitted
   --capture  insist on live capture (needs root or CAP_NET_RAW)
+  --web ADDR also show the lesson on a web page at ADDR (127.0.0.1:8080 for
+             this machine only): its text beside what the wire carries,
+             advancing with Enter here or Next (space bar) on the page
 
 Live capture needs root or CAP_NET_RAW; without it the lessons say so in one
 line and watch through an in-process relay tap. Colour is on for a terminal
@@ -125,6 +129,7 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	auto := fs.Bool("auto", false, "do not pause")
 	tap := fs.Bool("tap", false, "watch through the relay tap")
 	capture := fs.Bool("capture", false, "insist on live capture")
+	webAddr := fs.String("web", "", "serve the lesson on a page at this address")
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -169,7 +174,17 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// cleanly, its scratch directory removed.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	var view *web.View
+	if *webAddr != "" {
+		view = web.New(l.Title)
+		url, err := web.Serve(ctx, *webAddr, view, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "lesson: the page is at %s\n", url)
+	}
 	err = lessons.Run(ctx, l, lessons.Options{
+		Web:      view,
 		Auto:     *auto,
 		In:       stdin,
 		EndAtEOF: isTerminal(stdin),

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"chatlab/protocol/chat"
+	"chatlab/sniff"
 	"chatlab/sniff/event"
 )
 
@@ -98,8 +99,10 @@ func TestBrowser(t *testing.T) {
 	}
 	poll(t, ctx, "the stream", `document.getElementById("status").textContent.includes("live")`)
 
-	liveChat(t, v, chat.Plain, 1, []string{plainHello, plainScript})
-	liveChat(t, v, chat.Secure, 2, []string{secret, "meet at noon"})
+	// The real dissectors, fed as the lessons' relay feeds them.
+	tap := sniff.NewTap(sniff.Config{Sink: v, Stats: true})
+	liveChat(t, tap, chat.Plain, []string{plainHello, plainScript})
+	liveChat(t, tap, chat.Secure, []string{secret, "meet at noon"})
 	// A name no chatlab server accepts, as a hostile capture could carry.
 	hostile := testConn(3, event.ProtoPlain)
 	v.Emit(&event.Open{Conn: hostile})
@@ -214,4 +217,50 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestBrowserLesson shows a lesson's text beside the live view and
+// advances it from the page: the Next button, then the space bar.
+func TestBrowserLesson(t *testing.T) {
+	v := New("Lesson 1: Eavesdropping")
+	srv := httptest.NewServer(v)
+	t.Cleanup(srv.Close)
+	ctx := newBrowser(t)
+	v.ShowLesson("Lesson 1: Eavesdropping", []Section{
+		{Body: "A chat on the wire, and **who can read it**."},
+		{Heading: "What the wire carries", Body: "Run `sniff lo port 9000`:\n\n- names\n- messages <script>x()</script>\n\n```\n$ chat --plain\n```"},
+		{Heading: "The end", Body: "That is all."},
+	})
+	v.ShowSection(0)
+	if _, err := chromedp.Run(ctx, chromedp.EmulateViewport(1280, 720)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, ctx, "the first section", `document.getElementById("lesson-body").textContent.includes("who can read it")`)
+	waitNext := func(how string) {
+		t.Helper()
+		select {
+		case <-v.Next():
+		case <-ctx.Done():
+			t.Fatalf("%s did not advance the lesson", how)
+		}
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS("#next"))); err != nil {
+		t.Fatal(err)
+	}
+	waitNext("the Next button")
+	v.ShowSection(1)
+	poll(t, ctx, "the second section", `document.getElementById("lesson-where").textContent === "section 2 of 3"`)
+	if !eval[bool](t, ctx, `document.querySelector("#lesson-body li:nth-child(2)").textContent === "messages <script>x()</script>"`) {
+		t.Error("markup in a lesson's text is not shown as text")
+	}
+	// Off the button, so that the page's own key handler takes the space.
+	eval[bool](t, ctx, `(document.activeElement.blur(), true)`)
+	if _, err := chromedp.Run(ctx, chromedp.KeyEvent(" ")); err != nil {
+		t.Fatal(err)
+	}
+	waitNext("the space bar")
+	shoot(t, ctx, "lesson.png", false)
 }
