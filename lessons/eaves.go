@@ -74,6 +74,9 @@ func (e *Env) eavesdrop(ctx context.Context, cfg eavesConfig) (*eavesdropper, er
 		out = io.Discard
 	}
 	scfg := sniff.Config{Out: out, Color: e.Color, Follow: true, Key: cfg.key, Cribs: cfg.cribs, Stats: cfg.stats, Live: true, LineBuffered: true}
+	if e.web != nil {
+		scfg.Sink = e.web
+	}
 	ev := &eavesdropper{capture: capture, rec: &recording{}, ports: map[uint16]bool{}, ctx: ctx}
 	if !capture {
 		ev.tap = sniff.NewTap(scfg)

@@ -11,6 +11,7 @@ import (
 
 	"chatlab/lessons/attack"
 	"chatlab/sniff"
+	"chatlab/sniff/web"
 )
 
 // Watch says how the eavesdropper watches the wire.
@@ -50,6 +51,7 @@ type Env struct {
 	decided bool
 	capture bool
 	pal     *palette
+	web     *web.View // the lesson's page, or nil
 }
 
 func newEnv(out io.Writer, colorOn bool, watch Watch, dir, exe string) *Env {

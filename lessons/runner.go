@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"chatlab/sniff/web"
 )
 
 // Options configure Run.
@@ -36,6 +38,10 @@ type Options struct {
 	// and client), which lesson 3 then runs for real; empty means its Go
 	// model.
 	Original string
+	// Web, if set, shows the lesson on a page, section by section beside
+	// what the eavesdropper sees; its Next button (or space bar) goes on
+	// as Enter does.
+	Web *web.View
 }
 
 // List prints the lessons with their numbers and titles.
@@ -77,12 +83,20 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 	env := newEnv(opt.Out, opt.Color, opt.Watch, opt.Dir, opt.Exe)
 	env.Original = opt.Original
 	p := pauser{auto: opt.Auto, out: env.Out, pal: env.pal, endAtEOF: opt.EndAtEOF}
+	if opt.Web != nil {
+		env.web = opt.Web
+		p.next = opt.Web.Next()
+		showOnWeb(opt.Web, l)
+	}
 	if !opt.Auto && opt.In != nil {
 		p.lines = readLines(opt.In)
 	}
 	env.printf("%s\n", env.pal.heading.Sprint(l.Title))
 	sections := l.Sections()
 	for i, s := range sections {
+		if opt.Web != nil {
+			opt.Web.ShowSection(i)
+		}
 		if s.Heading != "" {
 			env.printf("\n%s\n\n", env.pal.heading.Sprint(s.Heading))
 		}
@@ -135,6 +149,8 @@ type pauser struct {
 	lines <-chan string
 	out   io.Writer
 	pal   *palette
+	// next is the web page's Next button; nil without a page.
+	next <-chan struct{}
 }
 
 // readLines reads in on a goroutine of its own, so a pause can give up
@@ -155,7 +171,7 @@ func readLines(in io.Reader) <-chan string {
 // so a lesson with stdin closed or piped still finishes, unless endAtEOF
 // says the end of input means Ctrl-D. "q" quits, and so does ctx ending.
 func (p *pauser) pause(ctx context.Context) (quit bool) {
-	if p.auto || p.lines == nil {
+	if p.auto || p.lines == nil && p.next == nil {
 		return false
 	}
 	prompt := "\n── Enter: next · q Enter or Ctrl-C: quit ──"
@@ -167,6 +183,8 @@ func (p *pauser) pause(ctx context.Context) (quit bool) {
 	select {
 	case <-ctx.Done():
 		return true
+	case <-p.next:
+		return false
 	case line, ok := <-p.lines:
 		if !ok {
 			p.lines = nil
@@ -174,4 +192,16 @@ func (p *pauser) pause(ctx context.Context) (quit bool) {
 		}
 		return strings.TrimSpace(line) == "q"
 	}
+}
+
+// showOnWeb puts the lesson's text on its page, as the terminal shows it.
+func showOnWeb(v *web.View, l Lesson) {
+	var sections []web.Section
+	for i, s := range l.Sections() {
+		if i == 0 {
+			_, s.Body, _ = strings.Cut(s.Body, "\n")
+		}
+		sections = append(sections, web.Section{Heading: s.Heading, Body: strings.TrimSpace(s.Body)})
+	}
+	v.ShowLesson(l.Title, sections)
 }

@@ -18,11 +18,12 @@ import (
 
 	"chatlab/cmd/internal/cli"
 	"chatlab/lessons"
+	"chatlab/sniff/web"
 )
 
 const usage = `Usage:
   lesson              list the lessons
-  lesson N [--auto] [--tap] [--original DIR]
+  lesson N [--auto] [--tap] [--original DIR] [--web ADDR]
                       run lesson N: its text section by section, pausing for
                       Enter, with live scenarios on 127.0.0.1
   lesson server --weak NAME [--listen ADDR]
@@ -38,6 +39,9 @@ const usage = `Usage:
   --original DIR
              lesson 3: run the real original C program from DIR (its source,
              or its built server and client) in a network namespace (root)
+  --web ADDR also show the lesson on a web page at ADDR (127.0.0.1:8080 for
+             this machine only): its text beside what the wire carries,
+             advancing with Enter here or Next (space bar) on the page
 
 Live capture needs root or CAP_NET_RAW; without it the lessons say so in one
 line and watch through an in-process relay tap. Colour is on for a terminal
@@ -129,6 +133,7 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	tap := fs.Bool("tap", false, "watch through the relay tap")
 	capture := fs.Bool("capture", false, "insist on live capture")
 	origDir := fs.String("original", "", "lesson 3: the original C program's source")
+	webAddr := fs.String("web", "", "serve the lesson on a page at this address")
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -173,7 +178,17 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// cleanly, its scratch directory removed.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	var view *web.View
+	if *webAddr != "" {
+		view = web.New(l.Title)
+		url, err := web.Serve(ctx, *webAddr, view, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "lesson: the page is at %s\n", url)
+	}
 	err = lessons.Run(ctx, l, lessons.Options{
+		Web:      view,
 		Auto:     *auto,
 		In:       stdin,
 		EndAtEOF: isTerminal(stdin),
