@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -88,5 +91,57 @@ func TestWriteToStdoutReadFromStdin(t *testing.T) {
 	}
 	if out.String() != want {
 		t.Errorf("through the pipe:\n%s\ndirectly:\n%s", out.String(), want)
+	}
+}
+
+// TestWebFromFile serves a capture's page with --web: the URL is printed,
+// the event stream carries the plain chat's text, and Ctrl-C ends it.
+func TestWebFromFile(t *testing.T) {
+	bin := buildSniff(t)
+	cmd := exec.Command(bin, "-r", plainPCAP, "--web", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	url := ""
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		if u, ok := strings.CutPrefix(line, "sniff: the page is at "); ok {
+			url = u
+		}
+		if strings.Contains(line, "the page stays up") {
+			break
+		}
+	}
+	if url == "" {
+		t.Fatal("no URL printed")
+	}
+	go io.Copy(io.Discard, stderr)
+	resp, err := http.Get(strings.TrimSuffix(url, "/") + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ev := bufio.NewScanner(resp.Body)
+	ev.Buffer(nil, 1<<20)
+	found := false
+	for ev.Scan() {
+		if strings.Contains(ev.Text(), "hello bob, the password is hunter2") {
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Fatal("the event stream never carried the plain message")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("after Ctrl-C: %v", err)
 	}
 }

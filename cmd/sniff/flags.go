@@ -16,13 +16,13 @@ import (
 
 // options is what the command line asked for.
 type options struct {
-	iface, read, write, keyFile, keyLog  string
-	count, snaplen, bufferKiB            int
-	follow, stats, quiet, lineBuffered   bool
-	list, version, plugin, installPlugin bool
-	dumps                                render.Dump
-	cribs                                cribs
-	filter                               *filter.Filter
+	iface, read, write, keyFile, keyLog, web string
+	count, snaplen, bufferKiB                int
+	follow, stats, quiet, lineBuffered       bool
+	list, version, plugin, installPlugin     bool
+	dumps                                    render.Dump
+	cribs                                    cribs
+	filter                                   *filter.Filter
 }
 
 // cribs collects repeated --crib flags.
@@ -89,6 +89,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.BoolVar(&o.stats, "stats", false, "")
 	fs.StringVar(&o.keyFile, "key", "", "")
 	fs.StringVar(&o.keyLog, "keylog", "", "")
+	fs.StringVar(&o.web, "web", "", "")
 	fs.Var(&o.cribs, "crib", "")
 	fs.Var(dumpFlag{&o.dumps, render.DumpHex}, "x", "")
 	fs.Var(dumpFlag{&o.dumps, render.DumpHexASCII}, "X", "")

@@ -20,6 +20,7 @@ import (
 	"chatlab/sniff"
 	"chatlab/sniff/dump"
 	"chatlab/sniff/render"
+	"chatlab/sniff/web"
 	"chatlab/sniff/wireshark"
 )
 
@@ -57,6 +58,8 @@ Flags (they may come before or after IFACE and FILTER):
                   names, without the server's key
     --crib TEXT   a guessed name or start of a message, to recover more
                   of a reused keystream (repeatable)
+    --web ADDR    also show it live on a web page at ADDR, e.g.
+                  127.0.0.1:8080 (another address lets the network watch)
     --wireshark-plugin          print the Wireshark dissector (Lua)
     --install-wireshark-plugin  install it for Wireshark and tshark
     --version     print the version
@@ -176,8 +179,23 @@ func sniffMain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	if o.web != "" {
+		view := web.New("sniff " + strings.Join(args, " "))
+		url, err := web.Serve(ctx, o.web, view, stderr)
+		if err != nil {
+			return hinted{err, "--web wants an address to listen on, such as 127.0.0.1:8080"}
+		}
+		fmt.Fprintf(stderr, "sniff: the page is at %s\n", url)
+		cfg.Sink = view
+	}
 	if o.read != "" {
-		return readFile(ctx, o.read, cfg, stderr)
+		if err := readFile(ctx, o.read, cfg, stderr); err != nil || o.web == "" {
+			return err
+		}
+		// The page shows what the file held for as long as anyone looks.
+		fmt.Fprintln(stderr, "sniff: the file is read; the page stays up until Ctrl-C")
+		<-ctx.Done()
+		return nil
 	}
 	return capture(ctx, o, cfg, stderr)
 }
