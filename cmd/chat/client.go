@@ -32,6 +32,8 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	name := fs.String("name", defaultName(), "your `name` in the room")
 	pin := fs.String("fingerprint", "", "accept only the server key whose fingerprint is `SHA256:...`")
 	known := fs.String("known", "", "known-servers `file` (default: known_servers in the chatlab config dir)")
+	var theme cli.Theme
+	fs.Var(&theme, "theme", cli.ThemeUsage)
 	mode, err := mf.parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -61,7 +63,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		defer cfg.KeyLog.Close()
 	}
-	term := newTerminal(stdin, stdout)
+	term := newTerminal(stdin, stdout, theme)
 	cl, err := chat.Dial(context.Background(), cfg)
 	if err != nil {
 		return dialHint(err, cfg)

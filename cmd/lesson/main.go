@@ -22,7 +22,7 @@ import (
 
 const usage = `Usage:
   lesson              list the lessons
-  lesson N [--auto] [--tap] [--original DIR]
+  lesson N [--auto] [--tap] [--theme light|dark] [--original DIR]
                       run lesson N: its text section by section, pausing for
                       Enter, with live scenarios on 127.0.0.1
   lesson server --weak NAME [--listen ADDR]
@@ -38,6 +38,9 @@ const usage = `Usage:
   --original DIR
              lesson 3: run the real original C program from DIR (its source,
              or its built server and client) in a network namespace (root)
+  --theme light|dark
+             the best colours for the terminal's background (default:
+             colours that read on either, for a projector)
 
 Live capture needs root or CAP_NET_RAW; without it the lessons say so in one
 line and watch through an in-process relay tap. Colour is on for a terminal
@@ -129,6 +132,8 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	tap := fs.Bool("tap", false, "watch through the relay tap")
 	capture := fs.Bool("capture", false, "insist on live capture")
 	origDir := fs.String("original", "", "lesson 3: the original C program's source")
+	var theme cli.Theme
+	fs.Var(&theme, "theme", cli.ThemeUsage)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -181,11 +186,23 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		Color:    isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
 		Watch:    watch,
 		Original: *origDir,
+		Theme:    lessonTheme(theme),
 	})
 	if ctx.Err() != nil {
 		return errStopped
 	}
 	return err
+}
+
+// lessonTheme is --theme for the lessons package.
+func lessonTheme(t cli.Theme) lessons.Theme {
+	switch t {
+	case cli.ThemeDark:
+		return lessons.ThemeDark
+	case cli.ThemeLight:
+		return lessons.ThemeLight
+	}
+	return lessons.ThemeAny
 }
 
 func isTerminal(v any) bool {
