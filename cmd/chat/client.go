@@ -122,18 +122,19 @@ func defaultName() string {
 }
 
 func describeServer(stderr io.Writer, cl *chat.Client, cfg chat.ClientConfig) {
-	fmt.Fprintf(stderr, "chat: server key fingerprint %s\n", cl.Fingerprint)
+	say := func(format string, args ...any) { cli.Say(stderr, "chat: ", fmt.Sprintf(format, args...)) }
+	say("server key fingerprint %s", cl.Fingerprint)
 	switch {
 	case cfg.Fingerprint != "":
-		fmt.Fprintln(stderr, "chat: it matches --fingerprint")
+		say("it matches --fingerprint")
 	case cl.FirstUse:
-		fmt.Fprintf(stderr, "chat: first connection to %s: fingerprint remembered in %s\n", cfg.Addr, cfg.Known.Path)
-		fmt.Fprintln(stderr, "chat: compare it with the one the server printed; from now on a different key is refused")
+		say("first connection to %s: fingerprint remembered in %s", cfg.Addr, cfg.Known.Path)
+		say("compare it with the one the server printed; from now on a different key is refused")
 	default:
-		fmt.Fprintf(stderr, "chat: it matches the one remembered in %s\n", cfg.Known.Path)
+		say("it matches the one remembered in %s", cfg.Known.Path)
 	}
 	if cl.Suite.Weak() {
-		fmt.Fprintf(stderr, "chat: WARNING: the server uses %s\n", cl.Suite)
+		say("WARNING: the server uses %s", cl.Suite)
 	}
 }
 

@@ -15,7 +15,7 @@ const (
 )
 
 // ThemeUsage describes --theme for a flag set.
-const ThemeUsage = "the terminal's background, light or dark, for its best colours " +
+const ThemeUsage = "the terminal's `light|dark` background, for its best colours " +
 	"(default: colours that read on either)"
 
 // Set accepts light and dark.
