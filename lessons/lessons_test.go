@@ -366,6 +366,7 @@ func TestLesson2FitsOneScreen(t *testing.T) {
 	if own > screenRows || ownHex > 0 {
 		t.Errorf("the lesson's own lines: %d from the handshake to the table (budget %d), %d of hex", own, screenRows, ownHex)
 	}
+	t.Logf("%d lines from the handshake to the table (%d the sniffer's), %d lines of hex dump", all, all-own, hex)
 	report := t.Logf
 	if sniffLinesFail {
 		report = t.Errorf
