@@ -66,8 +66,10 @@ func (e *Env) eavesdrop(ctx context.Context, cfg eavesConfig) (*eavesdropper, er
 	if err != nil {
 		return nil, err
 	}
-	out := e.Out
+	out := e.sniffOut()
 	switch {
+	case cfg.out != nil && e.sniffCopy != nil:
+		out = io.MultiWriter(cfg.out, e.sniffCopy)
 	case cfg.out != nil:
 		out = cfg.out
 	case cfg.quiet:

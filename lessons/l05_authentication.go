@@ -146,7 +146,7 @@ func stepPinning(ctx context.Context, e *Env) error {
 	if !errors.Is(err, chat.ErrPinMismatch) {
 		return failed("alice's client should have refused the swapped key; it said %v", err)
 	}
-	e.printf("  alice's client: %s\n", indentLines(err.Error(), "  ")[2:])
+	e.printf("  alice's client: %s\n", indentLines(withoutPackagePrefixes(err.Error()), "  ")[2:])
 	if len(read) > 0 || refused != 1 {
 		return failed("the man in the middle should have read nothing and seen one refusal; it read %d messages", len(read))
 	}
@@ -167,7 +167,7 @@ func stepTOFU(ctx context.Context, e *Env) (err error) {
 	if err != nil {
 		return err
 	}
-	e.note(fmt.Sprintf("alice's first connection went straight to the server: remembered %s (first use: %v)", first.Fingerprint, first.FirstUse))
+	e.note(fmt.Sprintf("alice's first connection went straight to the server; her client remembered %s", first.Fingerprint))
 	leave(first)
 	_, err = m.w.dial(ctx, "alice", clientOpts{known: known})
 	m.relayDone(ctx)
@@ -175,7 +175,7 @@ func stepTOFU(ctx context.Context, e *Env) (err error) {
 	if !errors.As(err, &changed) {
 		return failed("with the real key remembered, alice's client should refuse the swapped key; it said %v", err)
 	}
-	e.printf("%s\n", indentLines(err.Error(), "  "))
+	e.printf("%s\n", indentLines(withoutPackagePrefixes(err.Error()), "  "))
 	e.claim("the remembered key did not match: the man in the middle was refused")
 
 	e.banner("Live: trust on first use, when the attacker was there from the start")

@@ -74,7 +74,9 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 	if err := saveKey(keyPath, w.key); err != nil {
 		return err
 	}
-	e.note("the thief runs: bin/sniff -r " + pcapPath + " --follow --key " + keyPath)
+	// On two lines, as a shell takes it, so it fits the screen and can
+	// still be copied.
+	e.note("the thief runs:\n  bin/sniff -r " + pcapPath + " --follow \\\n      --key " + keyPath)
 	with, err := readCapture(ctx, pcapPath, w.key)
 	if err != nil {
 		return err

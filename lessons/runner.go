@@ -27,6 +27,9 @@ type Options struct {
 	Out io.Writer
 	// Color turns on colour; the caller decides (terminal, NO_COLOR).
 	Color bool
+	// Theme picks the colours for the background; the zero value reads
+	// on any.
+	Theme Theme
 	// Watch chooses live capture or the relay tap.
 	Watch Watch
 	// Dir is a scratch directory; empty means a new temporary one,
@@ -42,6 +45,10 @@ type Options struct {
 	// what the eavesdropper sees; its Next button (or space bar) goes on
 	// as Enter does.
 	Web *web.View
+
+	// sniffCopy, if set, also receives what the sniffer prints, so a test
+	// can tell the sniffer's lines from the lesson's own.
+	sniffCopy io.Writer
 }
 
 // List prints the lessons with their numbers and titles.
@@ -80,7 +87,8 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 			return fmt.Errorf("lessons: find this program: %w", err)
 		}
 	}
-	env := newEnv(opt.Out, opt.Color, opt.Watch, opt.Dir, opt.Exe)
+	env := newEnv(opt.Out, opt.Color, opt.Theme, opt.Watch, opt.Dir, opt.Exe)
+	env.sniffCopy = opt.sniffCopy
 	env.Original = opt.Original
 	p := pauser{auto: opt.Auto, out: env.Out, pal: env.pal, endAtEOF: opt.EndAtEOF}
 	if opt.Web != nil {
@@ -178,7 +186,7 @@ func (p *pauser) pause(ctx context.Context) (quit bool) {
 	if p.endAtEOF {
 		prompt = "\n── Enter: next · q Enter, Ctrl-D or Ctrl-C: quit ──"
 	}
-	fmt.Fprint(p.out, p.pal.dim.Sprint(prompt))
+	fmt.Fprint(p.out, p.pal.prompt.Sprint(prompt))
 	defer fmt.Fprintln(p.out)
 	select {
 	case <-ctx.Done():

@@ -32,6 +32,8 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	name := fs.String("name", defaultName(), "your `name` in the room")
 	pin := fs.String("fingerprint", "", "accept only the server key whose fingerprint is `SHA256:...`")
 	known := fs.String("known", "", "known-servers `file` (default: known_servers in the chatlab config dir)")
+	var theme cli.Theme
+	fs.Var(&theme, "theme", cli.ThemeUsage)
 	mode, err := mf.parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -61,7 +63,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		defer cfg.KeyLog.Close()
 	}
-	term := newTerminal(stdin, stdout)
+	term := newTerminal(stdin, stdout, theme)
 	cl, err := chat.Dial(context.Background(), cfg)
 	if err != nil {
 		return dialHint(err, cfg)
@@ -120,18 +122,19 @@ func defaultName() string {
 }
 
 func describeServer(stderr io.Writer, cl *chat.Client, cfg chat.ClientConfig) {
-	fmt.Fprintf(stderr, "chat: server key fingerprint %s\n", cl.Fingerprint)
+	say := func(format string, args ...any) { cli.Say(stderr, "chat: ", fmt.Sprintf(format, args...)) }
+	say("server key fingerprint %s", cl.Fingerprint)
 	switch {
 	case cfg.Fingerprint != "":
-		fmt.Fprintln(stderr, "chat: it matches --fingerprint")
+		say("it matches --fingerprint")
 	case cl.FirstUse:
-		fmt.Fprintf(stderr, "chat: first connection to %s: fingerprint remembered in %s\n", cfg.Addr, cfg.Known.Path)
-		fmt.Fprintln(stderr, "chat: compare it with the one the server printed; from now on a different key is refused")
+		say("first connection to %s: fingerprint remembered in %s", cfg.Addr, cfg.Known.Path)
+		say("compare it with the one the server printed; from now on a different key is refused")
 	default:
-		fmt.Fprintf(stderr, "chat: it matches the one remembered in %s\n", cfg.Known.Path)
+		say("it matches the one remembered in %s", cfg.Known.Path)
 	}
 	if cl.Suite.Weak() {
-		fmt.Fprintf(stderr, "chat: WARNING: the server uses %s\n", cl.Suite)
+		say("WARNING: the server uses %s", cl.Suite)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/fatih/color"
 	"golang.org/x/term"
 
+	"chatlab/cmd/internal/cli"
 	"chatlab/protocol/chat"
 )
 
@@ -34,17 +35,12 @@ type terminal struct {
 	names    []*color.Color
 }
 
-func newTerminal(stdin io.Reader, stdout io.Writer) *terminal {
+func newTerminal(stdin io.Reader, stdout io.Writer, theme cli.Theme) *terminal {
 	t := &terminal{
 		out:         stdout,
 		interactive: isTerminal(stdin) && isTerminal(stdout),
-		notice:      color.New(color.FgYellow),
-		names: []*color.Color{
-			color.New(color.FgCyan, color.Bold), color.New(color.FgGreen, color.Bold),
-			color.New(color.FgMagenta, color.Bold), color.New(color.FgBlue, color.Bold),
-			color.New(color.FgRed, color.Bold),
-		},
 	}
+	t.notice, t.names = chatPalette(theme)
 	useColour := t.interactive && os.Getenv("NO_COLOR") == ""
 	for _, c := range append(t.names, t.notice) {
 		if useColour {
@@ -54,6 +50,24 @@ func newTerminal(stdin io.Reader, stdout io.Writer) *terminal {
 		}
 	}
 	return t
+}
+
+// chatPalette returns the colours of notices and of names. With no theme
+// they are the ones that read on light and dark backgrounds alike (the
+// terminal's own foreground, green, magenta, red), all bold, never dim;
+// a dark background adds cyan and yellow, a light one blue.
+func chatPalette(theme cli.Theme) (notice *color.Color, names []*color.Color) {
+	names = []*color.Color{
+		color.New(color.FgGreen, color.Bold), color.New(color.FgMagenta, color.Bold),
+		color.New(color.FgRed, color.Bold), color.New(color.Bold),
+	}
+	switch theme {
+	case cli.ThemeDark:
+		return color.New(color.FgYellow), append(names, color.New(color.FgCyan, color.Bold))
+	case cli.ThemeLight:
+		return color.New(color.FgMagenta), append(names, color.New(color.FgBlue, color.Bold))
+	}
+	return color.New(), names
 }
 
 // startEditing puts the terminal in raw mode and reads typed lines

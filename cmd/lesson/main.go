@@ -23,7 +23,7 @@ import (
 
 const usage = `Usage:
   lesson              list the lessons
-  lesson N [--auto] [--tap] [--original DIR] [--web ADDR]
+  lesson N [--auto] [--tap] [--theme light|dark] [--original DIR] [--web ADDR]
                       run lesson N: its text section by section, pausing for
                       Enter, with live scenarios on 127.0.0.1
   lesson server --weak NAME [--listen ADDR]
@@ -39,6 +39,9 @@ const usage = `Usage:
   --original DIR
              lesson 3: run the real original C program from DIR (its source,
              or its built server and client) in a network namespace (root)
+  --theme light|dark
+             the best colours for the terminal's background (default:
+             colours that read on either, for a projector)
   --web ADDR also show the lesson on a web page at ADDR (127.0.0.1:8080 for
              this machine only): its text beside what the wire carries,
              advancing with Enter here or Next (space bar) on the page
@@ -134,6 +137,8 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	capture := fs.Bool("capture", false, "insist on live capture")
 	origDir := fs.String("original", "", "lesson 3: the original C program's source")
 	webAddr := fs.String("web", "", "serve the lesson on a page at this address")
+	var theme cli.Theme
+	fs.Var(&theme, "theme", cli.ThemeUsage)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -196,11 +201,23 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		Color:    isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
 		Watch:    watch,
 		Original: *origDir,
+		Theme:    lessonTheme(theme),
 	})
 	if ctx.Err() != nil {
 		return errStopped
 	}
 	return err
+}
+
+// lessonTheme is --theme for the lessons package.
+func lessonTheme(t cli.Theme) lessons.Theme {
+	switch t {
+	case cli.ThemeDark:
+		return lessons.ThemeDark
+	case cli.ThemeLight:
+		return lessons.ThemeLight
+	}
+	return lessons.ThemeAny
 }
 
 func isTerminal(v any) bool {

@@ -147,12 +147,18 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"server", "--weak", "cbc", "--listen", "9000"}, 2, "", "lesson: error: --listen 9000: the host is missing"},
 		{[]string{"client", "--bogus"}, 2, "", `lesson: hint: "lesson client -h" lists the flags`},
 		{[]string{"client", "--weak", "nope"}, 2, "", "lesson: hint: --weak takes fixed-iv or cbc"},
+		{[]string{"client", "--weak", "fixed-iv", "--connect", "127.0.0.1:1"}, 1, "", "lesson: WARNING: a deliberately weak"},
 		{[]string{"client", "--weak", "cbc", "--connect", "9000"}, 2, "", "--connect 9000: the host is missing"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, strings.NewReader(""), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
 			t.Errorf("lesson %q: exit %d, stdout %.80q, stderr %q", tc.args, code, stdout.String(), stderr.String())
+		}
+		for _, line := range strings.Split(stdout.String()+stderr.String(), "\n") {
+			if n := len([]rune(line)); n > 100 {
+				t.Errorf("lesson %q: a line of %d columns: %q", tc.args, n, line)
+			}
 		}
 		if tc.code == 0 && stderr.Len() > 0 {
 			t.Errorf("lesson %q: exit 0 but stderr %q", tc.args, stderr.String())

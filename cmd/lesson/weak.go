@@ -63,7 +63,7 @@ func weakSuite(name string, stderr io.Writer) (protocol.CipherSuite, error) {
 	if err != nil {
 		return nil, &cli.UsageError{Err: err, Hint: "--weak takes fixed-iv or cbc"}
 	}
-	fmt.Fprintf(stderr, "lesson: %s: %s\n", weak.Warning, s.ID())
+	cli.Say(stderr, "lesson: ", fmt.Sprintf("%s: %s", weak.Warning, s.ID()))
 	return s, nil
 }
 
@@ -100,7 +100,7 @@ func runWeakServer(args []string, stdout, stderr io.Writer) error {
 		return hinted{fmt.Errorf("listen on %s: %w", *listen, err),
 			"stop the server running there (Ctrl-C in its terminal), or pick a free port: --listen 127.0.0.1:9100"}
 	}
-	fmt.Fprintf(stderr, "lesson: weak server on %s, key %s (new each start)\n", ln.Addr(), protocol.Fingerprint(&key.PublicKey))
+	cli.Say(stderr, "lesson: ", fmt.Sprintf("weak server on %s, key %s (new each start)", ln.Addr(), protocol.Fingerprint(&key.PublicKey)))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -166,24 +166,35 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
+// descColumn is where PrintFlags starts descriptions, as the usage texts
+// do.
+const descColumn = 24
+
+// lowerWord is a value name to write in capitals (--name NAME); one such
+// as light|dark is written as given.
+var lowerWord = regexp.MustCompile(`^[a-z]+$`)
+
 // PrintFlags lists fs's flags as a person types them, --name VALUE, each
-// with its description on the same line when it fits.
+// with its description beside it, wrapped to Width columns.
 func PrintFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		name, desc := flag.UnquoteUsage(f)
 		left := "  --" + f.Name
+		if lowerWord.MatchString(name) {
+			name = strings.ToUpper(name)
+		}
 		if name != "" {
-			left += " " + strings.ToUpper(name)
+			left += " " + name
 		}
 		if def := f.DefValue; def != "" && def != "false" && def != "0" {
 			desc += fmt.Sprintf(" (default %s)", def)
 		}
-		const descColumn = 24 // where descriptions start, as in the usage texts
+		pad := strings.Repeat(" ", descColumn)
 		if len(left) < descColumn-1 {
-			fmt.Fprintf(w, "%-*s%s\n", descColumn, left, desc)
+			fmt.Fprint(w, Wrap(left+pad[len(left):], desc, Width))
 			return
 		}
-		fmt.Fprintf(w, "%s\n%*s%s\n", left, descColumn, "", desc)
+		fmt.Fprintf(w, "%s\n%s", left, Wrap(pad, desc, Width))
 	})
 }
 

@@ -142,3 +142,16 @@ func TestCheckAddrSaysWhatIsMissing(t *testing.T) {
 		}
 	}
 }
+
+func TestThemeFlag(t *testing.T) {
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	var th Theme
+	fs.Var(&th, "theme", ThemeUsage)
+	if err := Parse(fs, []string{"--theme", "light"}, &bytes.Buffer{}, "chat client"); err != nil || th != ThemeLight {
+		t.Fatalf("--theme light: %v, %q", err, th)
+	}
+	err := Parse(fs, []string{"--theme", "blue"}, &bytes.Buffer{}, "chat client")
+	if err == nil || err.Error() != `--theme "blue": want light or dark` {
+		t.Errorf("--theme blue: %v", err)
+	}
+}
