@@ -131,7 +131,7 @@ func Pipe(ctx context.Context, src gopacket.PacketDataSource, cfg PipeConfig) (P
 	p.ready, _ = src.(readier)
 	readErr := make(chan error, 1)
 	go func() { readErr <- p.read(ctx) }()
-	err := p.display(ctx)
+	err := p.display()
 	close(p.gone)
 	for range p.queue { // the display failed: let the reader finish
 	}
@@ -254,9 +254,10 @@ func (p *pipe) room(n int) bool {
 }
 
 // display is the caller's side: it shows the queued packets in order
-// and, when annotating, writes them. Once ctx is done it shows no more,
-// but still writes what it holds.
-func (p *pipe) display(ctx context.Context) error {
+// and, when annotating, writes them. Once the reading has stopped (ctx
+// done, the source at its end) it still shows the backlog, which the
+// bound keeps short.
+func (p *pipe) display() error {
 	skipped := 0
 	for q := range p.queue {
 		p.mu.Lock()
@@ -274,7 +275,7 @@ func (p *pipe) display(ctx context.Context) error {
 		// skipping packets while it is far behind.
 		behind := p.cfg.Annotate && !p.cfg.Lossless && 2*len(p.queue) > cap(p.queue)
 		var comment string
-		if p.cfg.Show != nil && !behind && ctx.Err() == nil {
+		if p.cfg.Show != nil && !behind {
 			if skipped > 0 && p.cfg.Skipped != nil {
 				p.cfg.Skipped(skipped)
 			}
