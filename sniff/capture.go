@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"chatlab/sniff/event"
 	"chatlab/sniff/filter"
 )
 
@@ -317,6 +318,15 @@ func (s *LiveSource) Stats() CaptureStats {
 	st := s.kernel
 	st.Captured = s.captured.Load()
 	return st
+}
+
+// Run's summary asks a LiveSource for the kernel's counts.
+var _ CaptureStatser = (*LiveSource)(nil)
+
+// CaptureStats gives Run's summary the kernel's counts (CaptureStatser).
+func (s *LiveSource) CaptureStats() *event.CaptureStats {
+	st := s.Stats()
+	return &event.CaptureStats{Received: st.Received, Dropped: st.Dropped}
 }
 
 // Interface is the name of the captured interface.

@@ -24,6 +24,10 @@ const (
 	// DefaultBacklogBytes bounds the waiting packets' bytes, so a backlog
 	// of 64 KiB loopback packets stays at 16 MiB, not 64.
 	DefaultBacklogBytes = 16 << 20
+	// spareBuffers is how many shown packets' buffers are kept for the
+	// reader to copy into: enough to cover the display's pace most of
+	// the time, at most 4 MiB of 64 KiB loopback packets.
+	spareBuffers = 64
 )
 
 // ShowFunc is the display's per-packet function, called in Pipe's
@@ -103,6 +107,11 @@ type pipe struct {
 	gone chan struct{}
 	// freed wakes a reader waiting for room in the backlog.
 	freed chan struct{}
+	// spare holds the buffers of packets the display is done with, so
+	// the reader copies into them instead of allocating: a reader that
+	// allocates at the capture's rate is slowed by the garbage collector
+	// just when the display is busiest.
+	spare chan []byte
 	dirty bool // the reader has written since its last flush
 	// mu guards bytes, the queued packets' size, and stats.
 	mu    sync.Mutex
@@ -127,11 +136,11 @@ func Pipe(ctx context.Context, src gopacket.PacketDataSource, cfg PipeConfig) (P
 	if cfg.Dump == nil {
 		cfg.Annotate = false
 	}
-	p := &pipe{cfg: cfg, src: src, queue: make(chan queued, cfg.Backlog), gone: make(chan struct{}), freed: make(chan struct{}, 1)}
+	p := &pipe{cfg: cfg, src: src, queue: make(chan queued, cfg.Backlog), gone: make(chan struct{}), freed: make(chan struct{}, 1), spare: make(chan []byte, spareBuffers)}
 	p.ready, _ = src.(readier)
 	readErr := make(chan error, 1)
 	go func() { readErr <- p.read(ctx) }()
-	err := p.display(ctx)
+	err := p.display()
 	close(p.gone)
 	for range p.queue { // the display failed: let the reader finish
 	}
@@ -198,7 +207,7 @@ func (p *pipe) read(ctx context.Context) error {
 			continue
 		}
 		select {
-		case p.queue <- queued{data: append([]byte(nil), data...), ci: ci, skipped: skipped}:
+		case p.queue <- queued{data: p.copy(data), ci: ci, skipped: skipped}:
 			skipped = 0
 		case <-p.gone:
 			return nil
@@ -211,6 +220,24 @@ func (p *pipe) read(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// copy copies data into a spare buffer, or a new one.
+func (p *pipe) copy(data []byte) []byte {
+	var b []byte
+	select {
+	case b = <-p.spare:
+	default:
+	}
+	return append(b[:0], data...)
+}
+
+// recycle hands a shown packet's buffer back to the reader.
+func (p *pipe) recycle(b []byte) {
+	select {
+	case p.spare <- b:
+	default:
+	}
 }
 
 // idleFlush flushes what the reader wrote when the source has nothing
@@ -254,9 +281,10 @@ func (p *pipe) room(n int) bool {
 }
 
 // display is the caller's side: it shows the queued packets in order
-// and, when annotating, writes them. Once ctx is done it shows no more,
-// but still writes what it holds.
-func (p *pipe) display(ctx context.Context) error {
+// and, when annotating, writes them. Once the reading has stopped (ctx
+// done, the source at its end) it still shows the backlog, which the
+// bound keeps short.
+func (p *pipe) display() error {
 	skipped := 0
 	for q := range p.queue {
 		p.mu.Lock()
@@ -274,7 +302,7 @@ func (p *pipe) display(ctx context.Context) error {
 		// skipping packets while it is far behind.
 		behind := p.cfg.Annotate && !p.cfg.Lossless && 2*len(p.queue) > cap(p.queue)
 		var comment string
-		if p.cfg.Show != nil && !behind && ctx.Err() == nil {
+		if p.cfg.Show != nil && !behind {
 			if skipped > 0 && p.cfg.Skipped != nil {
 				p.cfg.Skipped(skipped)
 			}
@@ -302,6 +330,7 @@ func (p *pipe) display(ctx context.Context) error {
 				}
 			}
 		}
+		p.recycle(q.data)
 	}
 	if skipped > 0 && p.cfg.Skipped != nil {
 		p.cfg.Skipped(skipped)

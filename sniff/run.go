@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -113,7 +114,10 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	}
 	zc, _ := src.(gopacket.ZeroCopyPacketDataSource)
 	var err error
-	for ctx.Err() == nil && (cfg.Count <= 0 || r.shown < cfg.Count) {
+	if cfg.Live {
+		err = r.pipe(ctx, src, link)
+	}
+	for !cfg.Live && ctx.Err() == nil && (cfg.Count <= 0 || r.shown < cfg.Count) {
 		var data []byte
 		var ci gopacket.CaptureInfo
 		pl := link
@@ -135,7 +139,7 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
 		err = nil
 	}
-	if err != nil && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrLinkType) {
+	if err != nil && !cfg.Live && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrLinkType) { // Pipe's errors say what failed
 		err = fmt.Errorf("sniff: read packets: %w", err)
 	}
 	if r.asm != nil {
@@ -159,6 +163,30 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 		err = fmt.Errorf("sniff: write output: %w", cerr)
 	}
 	return r.tap.Stats(), err
+}
+
+// pipe runs a live capture through Pipe: packets are read off the ring
+// and written to -w first, and shown behind them with a bounded backlog;
+// an annotated (pcapng) file gets each packet after its dissection,
+// unless the display is far behind.
+func (r *runner) pipe(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkType) error {
+	pc := PipeConfig{Link: link, Dump: r.dump, Count: r.cfg.Count, Annotate: r.comments != nil,
+		Show: func(data []byte, ci gopacket.CaptureInfo) (string, error) {
+			err := r.packet(data, ci, link)
+			if r.comments == nil {
+				return "", err
+			}
+			return r.comments.Take(), err
+		},
+		Skipped: func(n int) {
+			r.tap.mu.Lock()
+			defer r.tap.mu.Unlock()
+			r.tap.emitWarning(nil, 0, event.WarnGap, strings.TrimSuffix(SkipNotice(n), "\n"))
+		},
+	}
+	r.dump = nil // Pipe writes it
+	_, err := Pipe(ctx, src, pc)
+	return err
 }
 
 // linkTypeError is ErrLinkType for link, on pcapng interface iface (or
@@ -201,7 +229,7 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 	t := r.tap
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r.comments != nil {
+	if r.comments != nil && r.dump != nil {
 		// An annotated file gets each packet after its dissection, with
 		// what was found in it as its comment.
 		defer func() {
