@@ -105,17 +105,17 @@ type Warning struct {
 
 // Recovery is what an eavesdropper read of units that shared a keystream.
 type Recovery struct {
-	Type      string          `json:"type"` // "recovery"
-	Conn      int             `json:"conn"`
-	What      string          `json:"what"`
-	IV        string          `json:"iv"`
-	Seen      int             `json:"seen"`
-	Kept      int             `json:"kept"`
-	Certain   int             `json:"certain"` // bytes forced by the padding
-	Likely    int             `json:"likely"`  // bytes from the statistics of English
-	Unknown   int             `json:"unknown"`
-	Says      []string        `json:"says"`
-	Units     []RecoveredUnit `json:"units"`
+	Type    string          `json:"type"` // "recovery"
+	Conn    int             `json:"conn"`
+	What    string          `json:"what"`
+	IV      string          `json:"iv"`
+	Seen    int             `json:"seen"`
+	Kept    int             `json:"kept"`
+	Certain int             `json:"certain"` // bytes forced by the padding
+	Likely  int             `json:"likely"`  // bytes from the statistics of English
+	Unknown int             `json:"unknown"`
+	Says    []string        `json:"says"`
+	Units   []RecoveredUnit `json:"units"`
 }
 
 // RecoveredUnit is one unit's plaintext as recovered: bytes not worked
