@@ -67,6 +67,13 @@ type Config struct {
 	DumpFormat dump.Format
 	// Live says src is a live capture, whose kernel already ran Filter.
 	Live bool
+	// PacketBuffered flushes the -w file after every packet (tcpdump
+	// -U); a live capture's file is flushed whenever the capture is
+	// idle anyway.
+	PacketBuffered bool
+	// PipeStats, if set, receives a live capture's pipeline counts at
+	// the end: what the display skipped to keep up.
+	PipeStats *PipeStats
 	// LineBuffered flushes the output after every packet, for a person
 	// watching (or -l); otherwise it goes out in large writes.
 	LineBuffered bool

@@ -117,6 +117,9 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 	if cfg.Live {
 		err = r.pipe(ctx, src, link)
 	}
+	// Nothing to show and nothing to count: copy, as tcpdump -r -w does,
+	// without dissecting.
+	copyOnly := !cfg.Live && cfg.Out == nil && cfg.Sink == nil && !cfg.Stats && r.dump != nil && r.comments == nil
 	for !cfg.Live && ctx.Err() == nil && (cfg.Count <= 0 || r.shown < cfg.Count) {
 		var data []byte
 		var ci gopacket.CaptureInfo
@@ -132,7 +135,12 @@ func Run(ctx context.Context, src gopacket.PacketDataSource, link layers.LinkTyp
 		if err != nil {
 			break
 		}
-		if err = r.packet(data, ci, pl); err != nil {
+		if copyOnly {
+			err = r.copyPacket(data, ci, pl)
+		} else {
+			err = r.packet(data, ci, pl)
+		}
+		if err != nil {
 			break
 		}
 	}
@@ -184,8 +192,12 @@ func (r *runner) pipe(ctx context.Context, src gopacket.PacketDataSource, link l
 			r.tap.emitWarning(nil, 0, event.WarnGap, strings.TrimSuffix(SkipNotice(n), "\n"))
 		},
 	}
+	pc.FlushEach = r.cfg.PacketBuffered
 	r.dump = nil // Pipe writes it
-	_, err := Pipe(ctx, src, pc)
+	ps, err := Pipe(ctx, src, pc)
+	if r.cfg.PipeStats != nil {
+		*r.cfg.PipeStats = ps
+	}
 	return err
 }
 
@@ -365,6 +377,22 @@ func (r *runner) payload(c *conn, dir int, h *half, payload []byte, wire int) {
 		t.gap(c, dir, int(missing))
 	}
 	h.next = end
+}
+
+// copyPacket writes a packet that the filter keeps to the -w file, with
+// no dissection: the -w copy of a file read with nothing to show.
+func (r *runner) copyPacket(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) error {
+	r.packets++
+	if !Decodable(link) {
+		return linkTypeError(link, -1)
+	}
+	if r.match != nil {
+		if ok, err := r.match.Match(link, data); err != nil || !ok {
+			return err
+		}
+	}
+	r.shown++
+	return r.write(ci, data, link, "")
 }
 
 // write writes one packet to the -w file, flushing it at once in a live

@@ -20,7 +20,7 @@ import (
 )
 
 // cliDeadline bounds every command these tests run.
-const cliDeadline = 20 * time.Second
+const cliDeadline = 2 * time.Minute
 
 // chatBin is the chat binary built once for the CLI tests, with a
 // directory of its own for keys and config.

@@ -145,3 +145,19 @@ func TestWebFromFile(t *testing.T) {
 		t.Errorf("after Ctrl-C: %v", err)
 	}
 }
+
+// TestQuietCopy: -r F -w OUT -q shows nothing and copies every packet,
+// which a second reading then shows exactly as the first file.
+func TestQuietCopy(t *testing.T) {
+	bin := buildSniff(t)
+	out := t.TempDir() + "/copy.pcap"
+	stdout, stderr, code := runSniff(t, bin, "-r", plainPCAP, "-w", out, "-q")
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	want, _, _ := runSniff(t, bin, "-r", plainPCAP)
+	got, _, _ := runSniff(t, bin, "-r", out)
+	if got != want || want == "" {
+		t.Errorf("the copy reads as:\n%s\nthe original as:\n%s", got, want)
+	}
+}

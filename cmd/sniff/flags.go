@@ -19,6 +19,7 @@ type options struct {
 	iface, read, write, keyFile, keyLog, web string
 	count, snaplen, bufferKiB                int
 	follow, stats, quiet, lineBuffered       bool
+	packetBuffered                           bool
 	list, version, plugin, installPlugin     bool
 	dumps                                    render.Dump
 	cribs                                    cribs
@@ -96,15 +97,15 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.Var(dumpFlag{&o.dumps, render.DumpASCII}, "A", "")
 	fs.BoolVar(&o.quiet, "q", false, "")
 	fs.BoolVar(&o.lineBuffered, "l", false, "")
+	fs.BoolVar(&o.packetBuffered, "U", false, "")
 	fs.BoolVar(&o.list, "D", false, "")
 	fs.BoolVar(&o.version, "version", false, "")
 	fs.BoolVar(&o.plugin, "wireshark-plugin", false, "")
 	fs.BoolVar(&o.installPlugin, "install-wireshark-plugin", false, "")
-	// Accepted for tcpdump's sake: sniff never resolves names (-n, -nn),
-	// always writes -w packet by packet (-U), and has one level of
-	// detail (-v).
+	// Accepted for tcpdump's sake: sniff never resolves names (-n, -nn)
+	// and has one level of detail (-v).
 	var ignored bool
-	for _, name := range []string{"n", "nn", "U", "v", "vv"} {
+	for _, name := range []string{"n", "nn", "v", "vv"} {
 		fs.BoolVar(&ignored, name, false, "")
 	}
 	// The flag package stops at the first word that is not a flag; parse

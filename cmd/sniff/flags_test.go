@@ -38,7 +38,7 @@ func TestTcpdumpCommandLines(t *testing.T) {
 		{[]string{"-x", "-r", "f.pcap"}, func(o *options) bool { return o.dumps == render.DumpHex }},
 		{[]string{"-A", "-r", "f.pcap"}, func(o *options) bool { return o.dumps == render.DumpASCII }},
 		{[]string{"-X", "-A", "-r", "f"}, func(o *options) bool { return o.dumps == render.DumpASCII }},
-		{[]string{"-q", "-l", "-U", "-v", "-r", "f"}, func(o *options) bool { return o.quiet && o.lineBuffered }},
+		{[]string{"-q", "-l", "-U", "-v", "-r", "f"}, func(o *options) bool { return o.quiet && o.lineBuffered && o.packetBuffered }},
 		{[]string{"-s", "96", "-B", "4096"}, func(o *options) bool { return o.snaplen == 96 && o.bufferKiB == 4096 }},
 		{[]string{"-w", "-"}, func(o *options) bool { return o.write == "-" }},
 		{[]string{"-r", "-", "not", "port", "22"}, func(o *options) bool { return o.read == "-" }},

@@ -63,8 +63,9 @@ Flags (they may come before or after IFACE and FILTER):
     --wireshark-plugin          print the Wireshark dissector (Lua)
     --install-wireshark-plugin  install it for Wireshark and tshark
     --version     print the version
--n, -nn, -U and -v are accepted as tcpdump takes them: sniff never
-resolves names and always writes -w packet by packet.
+-n, -nn and -v are accepted as tcpdump takes them: sniff never resolves
+names. -U flushes -w after every packet (a live -w is flushed whenever
+the capture is idle anyway). -q with -w shows nothing: a plain copy.
 
 Live capture needs root or CAP_NET_RAW:
     sudo setcap cap_net_raw+ep bin/sniff
@@ -127,6 +128,11 @@ func sniffMain(args []string, stdout, stderr io.Writer) (err error) {
 	// With -w - the packets are the output, as with tcpdump; what sniff
 	// shows goes to standard error, and only if asked for.
 	display := stdout
+	if o.write != "" && o.quiet {
+		// tcpdump -w shows nothing; -q asks sniff for the same, and the
+		// packets are only copied.
+		display = nil
+	}
 	if o.write == "-" {
 		display = nil
 		if o.follow || o.stats || o.dumps != render.DumpNone {
@@ -134,16 +140,17 @@ func sniffMain(args []string, stdout, stderr io.Writer) (err error) {
 		}
 	}
 	cfg := sniff.Config{
-		Out:          display,
-		Color:        isTerminal(display) && os.Getenv("NO_COLOR") == "",
-		Follow:       o.follow,
-		Dumps:        o.dumps,
-		Quiet:        o.quiet,
-		Cribs:        o.cribs,
-		Stats:        o.stats,
-		Filter:       o.filter,
-		Count:        o.count,
-		LineBuffered: o.lineBuffered,
+		Out:            display,
+		Color:          isTerminal(display) && os.Getenv("NO_COLOR") == "",
+		Follow:         o.follow,
+		Dumps:          o.dumps,
+		Quiet:          o.quiet,
+		Cribs:          o.cribs,
+		Stats:          o.stats,
+		Filter:         o.filter,
+		Count:          o.count,
+		LineBuffered:   o.lineBuffered,
+		PacketBuffered: o.packetBuffered,
 	}
 	if o.keyFile != "" {
 		data, err := os.ReadFile(o.keyFile)
@@ -214,9 +221,11 @@ func capture(ctx context.Context, o *options, cfg sniff.Config, stderr io.Writer
 	fmt.Fprintf(stderr, "sniff: %s\n", packets.Listening())
 	cfg.Live = true
 	cfg.LineBuffered = cfg.LineBuffered || isTerminal(cfg.Out)
+	var ps sniff.PipeStats
+	cfg.PipeStats = &ps
 	_, err = sniff.Run(ctx, packets, packets.LinkType(), cfg)
 	packets.Close()
-	fmt.Fprint(stderr, sniff.StatsReport(packets.Stats(), sniff.PipeStats{}, o.write != ""))
+	fmt.Fprint(stderr, sniff.StatsReport(packets.Stats(), ps, o.write != ""))
 	return err
 }
 

@@ -17,7 +17,7 @@ import (
 )
 
 // chatDeadline bounds every wait of a live chat in these tests.
-const chatDeadline = 20 * time.Second
+const chatDeadline = 2 * time.Minute
 
 // tapConn hands what one client's connection carries to a sniff.Tap,
 // the real dissectors, as the lessons' relay does.

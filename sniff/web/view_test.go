@@ -22,7 +22,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // streamDeadline bounds every wait on a stream in these tests.
-const streamDeadline = 20 * time.Second
+const streamDeadline = 2 * time.Minute
 
 func testConn(id int, proto event.Proto) *event.Conn {
 	return &event.Conn{ID: id, Client: netip.MustParseAddrPort("127.0.0.1:51000"),
