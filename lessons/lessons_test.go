@@ -228,9 +228,8 @@ func TestEveryLessonAuto(t *testing.T) {
 }
 
 // sniffLinesFail makes the sniffer's own over-wide or washed-out lines
-// fail the lesson tests, as the lesson's own lines do. Until the
-// sniffer's compact display is in, they are reported in the log only.
-const sniffLinesFail = false
+// fail the lesson tests, as the lesson's own lines do.
+const sniffLinesFail = true
 
 // maxColumns is the widest line a lesson may print: a projector, or a
 // terminal beside another.

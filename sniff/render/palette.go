@@ -10,11 +10,11 @@ import (
 // or off for this printer alone, so two printers with different settings
 // can run side by side.
 //
-// The colours are chosen for a projector: nothing a student must read is
-// dim, and every colour is bold, which keeps blue, magenta, red and green
-// legible on a light background as on a dark one. Cyan and yellow, which
-// vanish on white, are not used; payload text is the terminal's own
-// foreground colour, in bold.
+// The colours are chosen for a projector and match the lessons': nothing
+// a student must read is dim; what travels from client to server is the
+// terminal's own colour in bold, what comes back is magenta, and so is
+// payload text. Red is for warnings, green for what worked. Cyan, yellow
+// and blue, which vanish on one background or the other, are not used.
 type palette struct {
 	on                                bool
 	c2s, s2c, label, text, warn, good *color.Color
@@ -23,10 +23,10 @@ type palette struct {
 func newPalette(on bool) *palette {
 	p := &palette{
 		on:    on,
-		c2s:   color.New(color.FgBlue, color.Bold),
+		c2s:   color.New(color.Bold),
 		s2c:   color.New(color.FgMagenta, color.Bold),
 		label: color.New(color.Bold),
-		text:  color.New(color.Bold),
+		text:  color.New(color.FgMagenta),
 		warn:  color.New(color.FgRed, color.Bold),
 		good:  color.New(color.FgGreen, color.Bold),
 	}

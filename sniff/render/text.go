@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fatih/color"
 
@@ -61,6 +62,8 @@ type Text struct {
 	loc     *time.Location
 	scratch []byte
 	chunks  []chunk
+	// col is how wide the line under way is so far.
+	col int
 }
 
 // NewText returns a terminal view writing to w.
@@ -105,17 +108,21 @@ func (t *Text) Emit(e event.Event) {
 	}
 }
 
-// start writes the front of a unit's first line.
+// start writes the front of a unit's first line, and notes in t.col how
+// wide it is, for wrapping what follows.
 func (t *Text) start(c *event.Conn, dir event.Dir) {
 	if t.opt.Segments || c == nil {
 		t.w.WriteString("  ")
+		t.col = 2
 		return
 	}
 	col, s := t.pal.c2s, " client → server  "
 	if dir == event.ServerToClient {
 		col, s = t.pal.s2c, " server → client  "
 	}
-	t.pal.paint(t.w, col, "#"+strconv.Itoa(c.ID)+s)
+	id := "#" + strconv.Itoa(c.ID)
+	t.pal.paint(t.w, col, id+s)
+	t.col = len(id) + utf8.RuneCountInString(s)
 }
 
 // line writes one indented line under a unit.
@@ -229,6 +236,7 @@ func (t *Text) unit(u *event.Unit) {
 	}
 	if u.Kind != event.KindLine && u.Message != nil {
 		t.w.WriteString(indent)
+		t.col = len(indent)
 		t.message(u.Message, u.Message.Via.String()+": ")
 	}
 	t.bytes(u)
@@ -260,7 +268,14 @@ func (t *Text) message(m *event.Message, prefix string) {
 	label, detail := MessageParts(m)
 	t.pal.paint(t.w, t.pal.label, prefix+label)
 	t.w.WriteByte(' ')
-	t.pal.paint(t.w, t.pal.text, detail)
+	// A long message wraps under itself, at word boundaries.
+	first := Width - t.col - utf8.RuneCountInString(prefix+label) - 1
+	for i, s := range wrap(detail, first, Width, len(indent)+2) {
+		if i > 0 {
+			t.w.WriteString("\n" + indent + "  ")
+		}
+		t.pal.paint(t.w, t.pal.text, s)
+	}
 	t.w.WriteByte('\n')
 }
 

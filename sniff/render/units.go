@@ -112,8 +112,8 @@ func details(u *event.Unit) []string {
 	switch u.Kind {
 	case event.KindHello:
 		if k, ok := f.get("public key"); ok {
-			return []string{"RSA-" + strconv.FormatUint(k.Num, 10) + " public key, " + plural(k.Len, "byte") +
-				", " + k.Text + ", in the clear"}
+			return []string{"RSA-" + strconv.FormatUint(k.Num, 10) + " key in the clear, " + plural(k.Len, "byte") +
+				", " + k.Text}
 		}
 	case event.KindLegacyKey:
 		if k, ok := f.get("public key"); ok {
