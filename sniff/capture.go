@@ -104,7 +104,22 @@ type LiveSource struct {
 	mu     sync.Mutex // guards fd and kernel, for Stats from other goroutines
 	fd     int        // -1 once closed
 	kernel CaptureStats
+
+	// drainUntil is set when ctx ends: until then the packets the kernel
+	// had already taken are still read.
+	drainUntil time.Time
 }
+
+// drainTime is how long a stopped capture goes on reading the ring: the
+// kernel hands over a block that is not full once ringBlockTimeout has
+// passed, so twice that brings in every packet it had accepted before the
+// stop.
+const drainTime = 2 * ringBlockTimeout * time.Millisecond
+
+// Drains says that, once its context is done, a LiveSource still returns
+// the packets already captured, then io.EOF: a stopped capture's -w file
+// keeps every packet the kernel delivered.
+func (s *LiveSource) Drains() {}
 
 // OpenLive starts a capture on iface with the default LiveOptions.
 func OpenLive(ctx context.Context, iface string, f *filter.Filter) (*LiveSource, layers.LinkType, error) {
@@ -222,9 +237,11 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // next read, which may hand its block back to the kernel.
 func (s *LiveSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	for {
-		if s.ring == nil || s.ctx.Err() != nil {
-			s.Close()
+		if s.ring == nil {
 			return nil, gopacket.CaptureInfo{}, io.EOF
+		}
+		if s.ctx.Err() != nil && s.drainUntil.IsZero() {
+			s.drainUntil = time.Now().Add(drainTime)
 		}
 		if data, ci, ok := s.ring.packet(); ok {
 			s.captured.Add(1)
@@ -237,6 +254,10 @@ func (s *LiveSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, err
 		s.ring.release()
 		if s.ring.take() {
 			continue
+		}
+		if !s.drainUntil.IsZero() && time.Now().After(s.drainUntil) {
+			s.Close()
+			return nil, gopacket.CaptureInfo{}, io.EOF
 		}
 		if err := s.wait(); err != nil {
 			s.Close()

@@ -217,6 +217,9 @@ func TestManyInterfacesCostNoMemory(t *testing.T) {
 // fraction of what a 0xffffffff length would take if it were believed.
 const addressSpaceLimit = 1 << 30
 
+// threadStack is the child's stack limit, which sizes its threads' stacks.
+const threadStack = 1 << 20
+
 // TestDamagedFilesUnderMemoryLimit reads every damaged case, and the
 // million interfaces, in a child process limited to 1 GiB of address
 // space (prlimit --as): an allocation of what a file claims, not of what
@@ -232,7 +235,10 @@ func TestDamagedFilesUnderMemoryLimit(t *testing.T) {
 	if err != nil {
 		t.Skip("prlimit (util-linux) is not installed")
 	}
-	cmd := exec.Command(prlimit, "--as="+strconv.Itoa(addressSpaceLimit), os.Args[0],
+	// glibc reserves each thread's stack as the stack limit says (8 MiB
+	// by default): a small one keeps a busy runtime's threads from
+	// spending the address space the test is about.
+	cmd := exec.Command(prlimit, "--as="+strconv.Itoa(addressSpaceLimit), "--stack="+strconv.Itoa(threadStack), os.Args[0],
 		"-test.run=^(TestDamagedFiles|TestManyInterfacesCostNoMemory)$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), "SNIFF_LIMIT_CHILD=1", "GOMAXPROCS=2")
 	out, err := cmd.CombinedOutput()

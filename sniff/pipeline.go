@@ -157,6 +157,10 @@ func Pipe(ctx context.Context, src gopacket.PacketDataSource, cfg PipeConfig) (P
 	return p.stats, err
 }
 
+// drainer is a source that, once its context is done, still returns what
+// it had captured, then io.EOF.
+type drainer interface{ Drains() }
+
 // read is the reading goroutine: it takes packets off src, keeps,
 // writes and queues them, and closes the queue when it stops.
 func (p *pipe) read(ctx context.Context) error {
@@ -164,7 +168,10 @@ func (p *pipe) read(ctx context.Context) error {
 	zc, _ := p.src.(gopacket.ZeroCopyPacketDataSource)
 	skipped := 0
 	kept := 0
-	for ctx.Err() == nil && (p.cfg.Count <= 0 || kept < p.cfg.Count) {
+	// A source that ends by itself once ctx is done (a LiveSource, which
+	// first drains what the kernel already captured) is read to its end.
+	_, drains := p.src.(drainer)
+	for (drains || ctx.Err() == nil) && (p.cfg.Count <= 0 || kept < p.cfg.Count) {
 		var data []byte
 		var ci gopacket.CaptureInfo
 		var err error
