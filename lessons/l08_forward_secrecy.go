@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"chatlab/protocol"
 	"chatlab/protocol/chat"
 	"chatlab/sniff"
 )
@@ -38,7 +39,10 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 		return ev.finish(err)
 	}
 	msgs := secretMessages()
-	conv, err := w.converse(ctx, msgs, clientOpts{})
+	// Alice's client keeps a key log, as CHATLAB_KEYLOGFILE makes it do:
+	// one line, for her session alone.
+	var keyLog bytes.Buffer
+	conv, err := w.converse(ctx, msgs, clientOpts{keyLog: protocol.NewKeyLogWriter(&keyLog)})
 	w.close()
 	if err := ev.finish(err); err != nil {
 		return err
@@ -69,6 +73,32 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 	e.sideBySide("what alice typed", msgs, "what the recording holds, without the key", views[:len(msgs)])
 	e.claim("read back without the key, the recording shows no message: only records of random-looking bytes")
 
+	e.banner("Live: alice's key log, one session's key")
+	logPath := filepath.Join(e.Dir, "alice-keys.log")
+	if err := os.WriteFile(logPath, keyLog.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("lessons: %w", err)
+	}
+	kl, err := protocol.ParseKeyLog(&keyLog)
+	if err != nil || kl.Len() != 1 {
+		return failed("alice's key log should hold one session (%v)", err)
+	}
+	e.note("the key log holds one line, for alice's session; whoever has it runs:\n  bin/sniff -r " +
+		pcapPath + " --follow \\\n      --keylog " + logPath)
+	withLog, err := readCaptureWith(ctx, pcapPath, sniff.Config{KeyLog: kl})
+	if err != nil {
+		return err
+	}
+	e.printf("%s\n", decryptedLines(withLog))
+	for _, m := range msgs {
+		if !strings.Contains(withLog, `opened with --keylog: message "`+m+`"`) {
+			return failed("alice's key log should open her message %q", m)
+		}
+		if strings.Contains(withLog, `text "`+m+`"`) {
+			return failed("alice's key log should not open bob's session, where the server sent him %q", m)
+		}
+	}
+	e.claim("the key log opened alice's session and nothing else: the server's copies to bob stay sealed")
+
 	e.banner("Live: months later, the server's private key is stolen")
 	keyPath := filepath.Join(e.Dir, "server.key")
 	if err := saveKey(keyPath, w.key); err != nil {
@@ -87,12 +117,23 @@ func stepRecordAndSteal(ctx context.Context, e *Env) error {
 			return failed("with the stolen key the recording should decrypt to show %q", m)
 		}
 	}
-	e.alarm("the stolen key decrypted a conversation recorded long before: RSA key transport has no forward secrecy")
+	for _, m := range msgs {
+		if !strings.Contains(with, `text "`+m+`"`) {
+			return failed("the server key should open bob's session too, where the server sent him %q", m)
+		}
+	}
+	e.alarm("the stolen key decrypted every session recorded long before, alice's and bob's: " +
+		"RSA key transport has no forward secrecy")
 	return nil
 }
 
 // readCapture runs the sniffer over a pcap file, as sniff -r does.
 func readCapture(ctx context.Context, path string, key *rsa.PrivateKey) (string, error) {
+	return readCaptureWith(ctx, path, sniff.Config{Key: key})
+}
+
+// readCaptureWith is readCapture with the keys of cfg.
+func readCaptureWith(ctx context.Context, path string, cfg sniff.Config) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("lessons: %w", err)
@@ -103,7 +144,8 @@ func readCapture(ctx context.Context, path string, key *rsa.PrivateKey) (string,
 		return "", err
 	}
 	var out bytes.Buffer
-	if _, err := sniff.Run(ctx, src, link, sniff.Config{Out: &out, Follow: true, Key: key}); err != nil {
+	cfg.Out, cfg.Follow = &out, true
+	if _, err := sniff.Run(ctx, src, link, cfg); err != nil {
 		return "", err
 	}
 	return out.String(), nil

@@ -93,6 +93,7 @@ type conversation struct {
 // reach the server unaltered.
 func (w *world) converse(ctx context.Context, msgs []string, o clientOpts) (conversation, error) {
 	ob := o
+	ob.keyLog = nil // a key log is alice's alone
 	if a := w.cfg.attack; a != nil && len(a.Flips)+len(a.Replays) > 0 {
 		ob.direct = true
 	}

@@ -139,6 +139,9 @@ type clientOpts struct {
 	fingerprint string
 	known       *protocol.KnownServers
 	direct      bool // bypass any relay
+	// keyLog, if set, gets the session key of this member's session, as
+	// CHATLAB_KEYLOGFILE would.
+	keyLog *protocol.KeyLogWriter
 }
 
 // dial connects a member. It names the server's real address, as a person
@@ -151,7 +154,7 @@ func (w *world) dial(ctx context.Context, name string, o clientOpts) (*chat.Clie
 	}
 	return chat.Dial(ctx, chat.ClientConfig{
 		Mode: w.cfg.mode, Addr: w.srvAddr, Name: name,
-		Fingerprint: o.fingerprint, Known: o.known, Suites: o.suites,
+		Fingerprint: o.fingerprint, Known: o.known, Suites: o.suites, KeyLog: o.keyLog,
 		Dial: func(dctx context.Context, network, _ string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(dctx, network, target)
 			if err == nil {
