@@ -47,6 +47,10 @@ type half struct {
 	buf   []byte // bytes not yet making a whole unit
 	lines int    // messages seen (plain lines or opened plaintexts)
 	raw   bool   // the dissector gave up: show bytes as they come
+	// cut counts bytes that cut packets lost and that the reassembler has
+	// yet to skip (Follow); skip is the rest of a unit that lost bytes,
+	// still to come and not to be dissected.
+	cut, skip int
 
 	// Segment mode keeps its own sequence numbers to spot gaps and
 	// retransmissions; Follow leaves that to gopacket's reassembly.

@@ -3,6 +3,7 @@ package sniff
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 
 	"chatlab/protocol"
@@ -25,6 +26,14 @@ func (t *Tap) feed(c *conn, dir int, data []byte) {
 		return
 	}
 	h := &c.dirs[dir]
+	if h.skip > 0 {
+		// The rest of a unit cut short before: not dissected.
+		n := min(h.skip, len(data))
+		h.skip -= n
+		if data = data[n:]; len(data) == 0 {
+			return
+		}
+	}
 	if h.raw {
 		t.rawUnit(c, dir, data, "")
 		return
@@ -62,17 +71,97 @@ func (t *Tap) feed(c *conn, dir int, data []byte) {
 }
 
 // gap tells a direction that bytes were lost before the next data. A
-// dissector mid-unit cannot continue, so what is buffered is shown raw and
-// parsing restarts at the next data.
+// dissector mid-unit cannot continue: what is buffered is shown as cut
+// short, and parsing restarts at the next unit if the format says where
+// that is, else at the next data.
 func (t *Tap) gap(c *conn, dir int, missing int) {
 	if c.overflow {
 		return
 	}
 	h := &c.dirs[dir]
-	t.emitWarning(c, dir, event.WarnGap, plural(missing, "byte")+" missing (not captured)")
-	if len(h.buf) > 0 {
-		t.rawUnit(c, dir, h.buf, "incomplete before the gap")
-		h.buf = h.buf[:0]
+	// Bytes a cut packet lost were announced at that packet.
+	announced := min(h.cut, missing)
+	h.cut -= announced
+	if missing > announced {
+		t.emitWarning(c, dir, event.WarnGap, plural(missing-announced, "byte")+" missing (not captured)")
+	}
+	// Lost bytes of a unit whose rest is being skipped are part of it.
+	inUnit := min(h.skip, missing)
+	h.skip -= inUnit
+	if missing -= inUnit; missing > 0 {
+		t.lose(c, dir, missing, "incomplete before the gap")
+	}
+}
+
+// lose shows what is buffered of a unit that missing bytes, sent but not
+// captured, cut short, and where the unit's length is known (a secure
+// record's header, the original program's fixed frames) arranges to
+// skip the rest of it, so the dissection picks up again at the next unit.
+func (t *Tap) lose(c *conn, dir, missing int, note string) {
+	h := &c.dirs[dir]
+	if len(h.buf) == 0 {
+		return
+	}
+	if total := unitLength(c, dir, h.buf); total > 0 {
+		if rest := total - len(h.buf) - missing; rest >= 0 {
+			h.skip = rest
+			c.records++ // it was sent, and counts
+			what := "record "
+			if c.ev.Proto == event.ProtoLegacy {
+				what = "frame "
+			}
+			note = what + strconv.Itoa(c.records) + " cut short, " + strconv.Itoa(len(h.buf)) + " of its " +
+				plural(total, "byte") + " captured"
+		}
+	}
+	t.rawUnit(c, dir, h.buf, note)
+	h.buf = h.buf[:0]
+}
+
+// unitLength is the length of the unit that b starts, when its format
+// says so from its first bytes; 0 otherwise.
+func unitLength(c *conn, dir int, b []byte) int {
+	switch c.ev.Proto {
+	case event.ProtoSecure:
+		if hd, err := protocol.ParseHeader(b); err == nil {
+			return protocol.RecordHeaderLen + int(hd.Length)
+		}
+	case event.ProtoLegacy:
+		if c.legacyKex || dir == s2c && c.legacyPEM {
+			return legacy.FrameSize
+		}
+	}
+	return 0
+}
+
+// cut tells a direction, in Follow, that the packet just handed to the
+// reassembler was cut short by the capture's snap length: missing bytes
+// of it were sent but not captured. The hole is said here, at the packet
+// that has it; when the reassembler later skips over it, that skip is not
+// blamed on the segment after it.
+func (t *Tap) cut(c *conn, dir int, missing int) {
+	if c.overflow {
+		return
+	}
+	c.dirs[dir].cut += missing
+	t.emitWarning(c, dir, event.WarnCut, cutText(t.packet, missing))
+}
+
+// cutText says that a packet lost bytes to the snap length.
+func cutText(packet, missing int) string {
+	return "packet " + strconv.Itoa(packet) + " was cut by the snap length: " +
+		plural(missing, "byte") + " of it were sent but not captured"
+}
+
+// cutNotice says, at the packet that has the hole, that the snap length
+// cut it, and shows what was captured of the unit it cut.
+func (t *Tap) cutNotice(c *conn, dir, missing int) {
+	t.emitWarning(c, dir, event.WarnCut, cutText(t.packet, missing))
+	h := &c.dirs[dir]
+	inUnit := min(h.skip, missing)
+	h.skip -= inUnit
+	if missing -= inUnit; missing > 0 {
+		t.lose(c, dir, missing, "incomplete before the cut")
 	}
 }
 

@@ -266,6 +266,13 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 		// never sees them, so they cost it nothing.
 		if !c.overflow {
 			r.asm.AssembleWithContext(gopacket.NewFlow(endpointType(d.src), d.src.Addr().AsSlice(), d.dst.Addr().AsSlice()), &d.tcp, captureContext(ci))
+			if wire := d.payloadLen(); wire > len(d.tcp.Payload) {
+				dir := c2s
+				if d.src != c.ev.Client {
+					dir = s2c
+				}
+				t.cut(c, dir, wire-len(d.tcp.Payload))
+			}
 		}
 	} else {
 		r.segment(c, data, ci)
@@ -374,7 +381,7 @@ func (r *runner) payload(c *conn, dir int, h *half, payload []byte, wire int) {
 		from = h.next
 	}
 	if missing := int32(end - from); missing > 0 {
-		t.gap(c, dir, int(missing))
+		t.cutNotice(c, dir, int(missing))
 	}
 	h.next = end
 }
