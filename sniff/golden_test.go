@@ -4,6 +4,7 @@ import (
 	"chatlab/sniff/event"
 	"chatlab/sniff/render"
 	"fmt"
+	"unicode/utf8"
 
 	"bytes"
 	"context"
@@ -64,6 +65,7 @@ func runFile(t testing.TB, pcap []byte, cfg Config) (string, []event.ConnStats) 
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
+	checkWidth(t, name, got)
 	path := filepath.Join("testdata", name+".golden")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -179,5 +181,17 @@ func TestStatsCompare(t *testing.T) {
 	}
 	if p.Packets == 0 || p.Bytes == 0 {
 		t.Errorf("plain counts %+v", p)
+	}
+}
+
+// checkWidth fails on a line of out wider than the terminal view's
+// render.Width, a tab counting as eight columns.
+func checkWidth(t *testing.T, name, out string) {
+	t.Helper()
+	for i, line := range strings.Split(out, "\n") {
+		n := utf8.RuneCountInString(strings.ReplaceAll(line, "\t", "        "))
+		if n > render.Width {
+			t.Errorf("%s: line %d is %d columns wide: %q", name, i+1, n, line)
+		}
 	}
 }

@@ -22,13 +22,13 @@ func TestStatsSideBySide(t *testing.T) {
 		{
 			name:      "both",
 			scenarios: []scenario{plainScenario(), plain2, secureScenario(t)},
-			want:      []string{"chatlab plain    2 conns", "chatlab secure   1 conn  "},
+			want:      []string{"chatlab plain   2 conns", "chatlab secure  1 conn  "},
 			notWant:   []string{"to compare", "1 conns"},
 		},
 		{
 			name:      "secure only",
 			scenarios: []scenario{secureScenario(t)},
-			want:      []string{"chatlab secure   1 conn  ", "only secure traffic was seen: run a plain chat too to compare"},
+			want:      []string{"chatlab secure  1 conn  ", "only secure traffic was seen: run a plain chat too to compare"},
 			notWant:   []string{"chatlab plain ", "0 conns"},
 		},
 	}

@@ -30,10 +30,10 @@ func (t *Text) summary(s *event.Summary) {
 	w := t.w
 	t.pal.paint(w, t.pal.label, "== statistics ==")
 	w.WriteByte('\n')
-	fmt.Fprintf(w, "%-4s %-34s %-14s %7s %8s  %-13s  %s\n", "#", "client → server", "recognised as",
+	fmt.Fprintf(w, "%-3s %-32s %-14s %7s %8s  %-13s  %s\n", "#", "client → server", "recognised as",
 		"packets", "bytes", "entropy", "printable")
 	row := func(id, name string, c *event.ConnStats) {
-		fmt.Fprintf(w, "%-4s %-34s %-14s %7d %8d  %4.2f %s  %3.0f%% %s\n", id, cut(name, 34), c.Proto,
+		fmt.Fprintf(w, "%-3s %-32s %-14s %7d %8d  %4.2f %s  %3.0f%% %s\n", id, cut(name, 32), c.Proto,
 			c.Packets, c.Bytes, c.Entropy, bar(c.Entropy/8), 100*c.Printable, bar(c.Printable))
 	}
 	type sum struct {
@@ -74,7 +74,7 @@ func (t *Text) summary(s *event.Summary) {
 			continue
 		}
 		e, pr := event.Entropy(&p.hist), event.Printable(&p.hist)
-		fmt.Fprintf(w, "  %-14s %3d %-5s %6d %-7s %8d %-5s  entropy %4.2f %s  printable %3.0f%% %s\n",
+		fmt.Fprintf(w, "  %-14s %2d %-5s %5d %-7s %7d %-5s entropy %4.2f %s  printable %3.0f%% %s\n",
 			proto, p.conns, noun(p.conns, "conn"), p.packets, noun(p.packets, "packet"), p.bytes, noun(p.bytes, "byte"),
 			e, bar(e/8), 100*pr, bar(pr))
 		if p.bytes < MinSample {

@@ -165,7 +165,7 @@ type chunk struct {
 func appendFieldLine(s []byte, u *event.Unit, width int, scratch *[]chunk) []byte {
 	if isText(u.Bytes) {
 		// Text in the clear, such as a PEM key, reads better as text.
-		return append(s, Quote(cut(string(u.Bytes), width-2))...)
+		return append(s, cut(Quote(string(u.Bytes)), width)...)
 	}
 	chunks := (*scratch)[:0]
 	defer func() { *scratch = chunks }()
