@@ -67,6 +67,9 @@ type Config struct {
 	DumpFormat dump.Format
 	// Live says src is a live capture, whose kernel already ran Filter.
 	Live bool
+	// Notes are more comment lines for an annotated (pcapng) -w file, by
+	// packet number: what RecoveryNotes found.
+	Notes map[int][]string
 	// PacketBuffered flushes the -w file after every packet (tcpdump
 	// -U); a live capture's file is flushed whenever the capture is
 	// idle anyway.

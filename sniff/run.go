@@ -245,6 +245,9 @@ func (r *runner) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 		// An annotated file gets each packet after its dissection, with
 		// what was found in it as its comment.
 		defer func() {
+			for _, note := range r.cfg.Notes[r.packets] {
+				r.comments.Add(note)
+			}
 			if werr := r.write(ci, data, link, r.comments.Take()); err == nil {
 				err = werr
 			}

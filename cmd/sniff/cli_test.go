@@ -161,3 +161,34 @@ func TestQuietCopy(t *testing.T) {
 		t.Errorf("the copy reads as:\n%s\nthe original as:\n%s", got, want)
 	}
 }
+
+// TestAnnotatedRecovery writes the original program's capture as pcapng
+// and reads the comments back with tshark: each frame carries what the
+// IV reuse recovery reads from it without the key.
+func TestAnnotatedRecovery(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tshark is missing; .ci/run installs it")
+		}
+		t.Skip("tshark is not installed")
+	}
+	bin := buildSniff(t)
+	out := t.TempDir() + "/legacy.pcapng"
+	if _, errs, code := runSniff(t, bin, "-r", "../../sniff/testdata/legacy.pcap", "-w", out, "-q"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	comments, err := exec.Command(tshark, "-r", out, "-T", "fields", "-e", "frame.comment").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`recovered without the key (IV reuse): name "alice" text "the meeting is at noon"`,
+		`recovered without the key (IV reuse): name "bob" text "see you"`,
+		`warning: IV reuse: frame 2 has the IV of frame 1`,
+	} {
+		if !strings.Contains(string(comments), want) {
+			t.Errorf("the comments lack %q:\n%s", want, comments)
+		}
+	}
+}

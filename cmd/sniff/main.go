@@ -250,6 +250,20 @@ func readFile(ctx context.Context, name string, cfg sniff.Config, stderr io.Writ
 		return hinted{fmt.Errorf("%s: %s", shown, strings.TrimPrefix(err.Error(), "sniff: ")),
 			"-r reads pcap and pcapng files (plain or gzip), such as sniff -w, tcpdump -w or Wireshark write"}
 	}
+	if f, ok := in.(*os.File); ok && cfg.Dump != nil && cfg.DumpFormat == dump.PCAPNG {
+		// What the IV reuse recovery reads is known only at the end: a
+		// first reading finds it, so that the annotated file carries it
+		// on the packets it came from.
+		if cfg.Notes, err = sniff.RecoveryNotes(ctx, packets, link, cfg); err != nil && !errors.As(err, new(*sniff.DamagedError)) {
+			return err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if packets, link, err = sniff.OpenFile(f); err != nil {
+			return err
+		}
+	}
 	_, err = sniff.Run(ctx, packets, link, cfg)
 	var dmg *sniff.DamagedError
 	switch {
