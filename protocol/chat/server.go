@@ -106,7 +106,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
-	pending   []*joining // connections not yet joined, oldest first
+	pending   []*joining    // connections not yet joined, oldest first
 	done      chan struct{} // closed by Shutdown
 	closing   bool
 	wg        sync.WaitGroup
