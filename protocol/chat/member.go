@@ -17,6 +17,9 @@ const (
 	// write still carries many messages (sixteen of 1 KiB), and the
 	// buffer it needs stays small enough to share out of a pool.
 	maxWriteBytes = 32 << 10
+	// lineOverhead bounds what framing adds to a line on the wire: a
+	// newline, or a record header, nonce and tag.
+	lineOverhead = protocol.RecordHeaderLen + protocol.MaxRecordBody - protocol.MaxLine
 	// maxSpare is the largest queue array kept for reuse (4 KiB); a
 	// bigger one, left by a burst, goes back to the garbage collector.
 	maxSpare = 256
@@ -232,9 +235,11 @@ func (m *member) writeBatch(lines []string) ([]byte, error) {
 		}
 	}()
 	for len(lines) > 0 {
+		// Count each line as it goes on the wire, framing included, so
+		// many short lines cannot grow the buffer either.
 		n, size := 0, 0
-		for n < len(lines) && (n == 0 || size+len(lines[n]) <= maxWriteBytes) {
-			size += len(lines[n])
+		for n < len(lines) && (n == 0 || size+len(lines[n])+lineOverhead <= maxWriteBytes) {
+			size += len(lines[n]) + lineOverhead
 			n++
 		}
 		buf, err := m.enc.AppendMessages((*bp)[:0], lines[:n]...)
