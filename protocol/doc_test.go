@@ -27,7 +27,7 @@ func TestProtocolDocLimits(t *testing.T) {
 		"NameTimeout":       "2 min",
 		"QuietNameTimeout":  "30 s",
 		"DefaultQueueLimit": "4096 lines",
-		"WaitBytes":         "64 KiB",
+		"WaitBytes":         "256 KiB",
 		"WriteTimeout":      "10 s",
 		"DefaultQueueBytes": "1 MiB",
 		"DefaultMaxPending": "512",
@@ -40,7 +40,7 @@ func TestProtocolDocLimits(t *testing.T) {
 		"HandshakeTimeout": protocol.HandshakeTimeout.String() == "5s", "NameTimeout": protocol.NameTimeout.String() == "2m0s",
 		"QuietNameTimeout":  protocol.QuietNameTimeout.String() == "30s",
 		"DefaultQueueLimit": chat.DefaultQueueLimit == 4096, "DefaultQueueBytes": chat.DefaultQueueBytes == 1<<20,
-		"WaitBytes": chat.WaitBytes == 64<<10, "WriteTimeout": chat.WriteTimeout.String() == "10s",
+		"WaitBytes": chat.WaitBytes == 256<<10, "WriteTimeout": chat.WriteTimeout.String() == "10s",
 		"DefaultMaxPending": chat.DefaultMaxPending == 512,
 	}
 	row := regexp.MustCompile("(?m)^\\| `(\\w+)`[^|]*\\| ([^|]+) \\|")

@@ -32,10 +32,12 @@ const (
 	// much queued, whoever sends to the room waits for that member's
 	// writer before reading its next line. A member who sends faster
 	// than the room can take is so slowed to the pace of the slowest
-	// reader, and no reader is dropped for someone else's flood. 64 KiB
-	// keeps a write of a dozen 4 KiB lines in flight while the next fills.
-	WaitLines = 256
-	WaitBytes = 64 << 10
+	// reader, and no reader is dropped for someone else's flood. The
+	// lines are shared by every queue, so the mark costs a member only
+	// its entries (16 bytes each, 16 KiB at most); it is high enough that
+	// a reader keeping up never makes a sender wait.
+	WaitLines = 1024
+	WaitBytes = 256 << 10
 
 	// DefaultMaxPending bounds connections that have not joined yet (in
 	// the handshake or still to send a name). Each costs a goroutine and
