@@ -54,6 +54,8 @@ type member struct {
 	lim     queueLimits
 	queued  int // bytes of text in queue now
 	timeout time.Duration
+	// deadline is the write deadline set last (writer only).
+	deadline time.Time
 }
 
 // queueLimits bound one member's queue. Past the wait mark, a sender
@@ -186,11 +188,16 @@ func (m *member) writeLoop() {
 		}
 		closing, dropped := m.closing, m.dropped
 		m.mu.Unlock()
-		deadline := time.Now().Add(m.timeout)
+		// Moving the deadline costs a timer update, so it moves only
+		// when it is a tenth of the timeout stale: a write always has
+		// between nine tenths of WriteTimeout and all of it.
+		now := time.Now()
 		if dropped {
-			deadline = time.Now().Add(dropGrace)
+			m.conn.NetConn().SetWriteDeadline(now.Add(dropGrace))
+		} else if deadline := now.Add(m.timeout); deadline.Sub(m.deadline) > m.timeout/10 {
+			m.conn.NetConn().SetWriteDeadline(deadline)
+			m.deadline = deadline
 		}
-		m.conn.NetConn().SetWriteDeadline(deadline)
 		var err error
 		if len(rest) > 0 && (dropped || closing) {
 			rest, err = writeRest(m.conn.NetConn(), rest)
