@@ -112,24 +112,9 @@ func (c *Conn) WriteMessages(msgs ...string) error {
 	if c.wErr != nil {
 		return c.wErr
 	}
-	// Check every line before sealing any: a refusal part-way would leave
-	// sendSeq ahead of what the peer has seen.
-	for _, m := range msgs {
-		if len(m) > MaxLine {
-			return ErrMessageTooLong
-		}
-	}
-	c.wbuf = c.wbuf[:0]
-	for _, m := range msgs {
-		if c.sendSeq == ^uint64(0) {
-			panic("protocol: sequence number wrapped around")
-		}
-		start := len(c.wbuf)
-		c.wbuf = Header{Type: TypeData, Length: uint32(c.send.SealedLen(len(m)))}.Marshal(c.wbuf)
-		h := c.wbuf[start:]
-		c.scratch = append(c.scratch[:0], m...)
-		c.wbuf = c.send.Seal(c.wbuf, c.sendSeq, h, c.scratch)
-		c.sendSeq++
+	var err error
+	if c.wbuf, err = c.AppendMessages(c.wbuf[:0], msgs...); err != nil {
+		return err
 	}
 	if _, err := c.raw.Write(c.wbuf); err != nil {
 		c.wErr = err
@@ -138,11 +123,41 @@ func (c *Conn) WriteMessages(msgs ...string) error {
 	return nil
 }
 
+// AppendMessages seals each line into its own record, appends the records
+// to dst and returns it; the caller writes them, in order, before any other
+// write on the connection. A server that writes for many members keeps
+// its buffers itself this way, and can finish a write that timed out.
+func (c *Conn) AppendMessages(dst []byte, msgs ...string) ([]byte, error) {
+	// Check every line before sealing any: a refusal part-way would leave
+	// sendSeq ahead of what the peer has seen.
+	for _, m := range msgs {
+		if len(m) > MaxLine {
+			return dst, ErrMessageTooLong
+		}
+	}
+	for _, m := range msgs {
+		if c.sendSeq == ^uint64(0) {
+			panic("protocol: sequence number wrapped around")
+		}
+		start := len(dst)
+		dst = Header{Type: TypeData, Length: uint32(c.send.SealedLen(len(m)))}.Marshal(dst)
+		h := dst[start:]
+		c.scratch = append(c.scratch[:0], m...)
+		dst = c.send.Seal(dst, c.sendSeq, h, c.scratch)
+		c.sendSeq++
+	}
+	return dst, nil
+}
+
 // PlainConn carries newline-terminated UTF-8 lines with no protection.
 type PlainConn struct {
 	raw  net.Conn
 	br   *bufio.Reader
 	wbuf []byte
+	// long is the length so far of the last line refused as too long, and
+	// longDone says whether its end has been read (see SkipLine).
+	long     int
+	longDone bool
 }
 
 // NewPlainConn wraps c for plain mode.
@@ -163,22 +178,54 @@ func (p *PlainConn) Reader() *bufio.Reader { return p.br }
 // ReadMessage reads one line of at most MaxLine bytes. A trailing "\r" is
 // dropped, so netcat and telnet lines read the same.
 func (p *PlainConn) ReadMessage() (string, error) {
-	line, err := ReadLine(p.br, MaxLine)
+	line, n, done, err := readLine(p.br, MaxLine)
 	if err != nil {
+		if err == ErrMessageTooLong {
+			p.long, p.longDone = n, done
+		}
 		return "", err
 	}
 	return string(line), nil
+}
+
+// SkipLine reads and drops the rest of a line that ReadMessage refused as
+// too long, so the connection can go on with the next line. It returns
+// the length of the whole line with its line break, and reads nothing if
+// the refused line was read to its end already.
+func (p *PlainConn) SkipLine() (int, error) {
+	n, done := p.long, p.longDone
+	p.long, p.longDone = 0, true
+	if done {
+		return n, nil
+	}
+	for {
+		frag, err := p.br.ReadSlice('\n')
+		n += len(frag)
+		if err == nil {
+			return n, nil
+		}
+		if err != bufio.ErrBufferFull {
+			return n, err
+		}
+	}
 }
 
 // ReadLine reads a line of at most max bytes from br. It stops reading as
 // soon as the limit is passed, so an endless line costs nothing. The line
 // may point into br's buffer: it is valid until the next read.
 func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
+	line, _, _, err := readLine(br, max)
+	return line, err
+}
+
+// readLine is ReadLine that also says, for a line refused as too long, how
+// many of its bytes were read, and whether they include its end.
+func readLine(br *bufio.Reader, max int) ([]byte, int, bool, error) {
 	var line []byte
 	for {
 		frag, err := br.ReadSlice('\n')
 		if len(line)+len(frag) > max+2 { // room for "\r\n"
-			return nil, ErrMessageTooLong
+			return nil, len(line) + len(frag), err == nil, ErrMessageTooLong
 		}
 		if line == nil && err == nil {
 			line = frag // the common case: the whole line is in the buffer
@@ -192,7 +239,7 @@ func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
 			if err == io.EOF && len(line) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return nil, 0, false, err
 		}
 		break
 	}
@@ -201,21 +248,26 @@ func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
 		line = line[:n-1]
 	}
 	if len(line) > max {
-		return nil, ErrMessageTooLong
+		return nil, len(line) + 1, true, ErrMessageTooLong
 	}
 	if !utf8.Valid(line) {
-		return nil, ErrNotUTF8
+		return nil, 0, false, ErrNotUTF8
 	}
-	return line, nil
+	return line, 0, false, nil
 }
 
 // WriteMessages sends each line followed by a newline, in one write.
 func (p *PlainConn) WriteMessages(msgs ...string) error {
-	p.wbuf = p.wbuf[:0]
-	for _, m := range msgs {
-		p.wbuf = append(p.wbuf, m...)
-		p.wbuf = append(p.wbuf, '\n')
-	}
+	p.wbuf, _ = p.AppendMessages(p.wbuf[:0], msgs...)
 	_, err := p.raw.Write(p.wbuf)
 	return err
+}
+
+// AppendMessages appends each line and a newline to dst, as Conn's does.
+func (p *PlainConn) AppendMessages(dst []byte, msgs ...string) ([]byte, error) {
+	for _, m := range msgs {
+		dst = append(dst, m...)
+		dst = append(dst, '\n')
+	}
+	return dst, nil
 }

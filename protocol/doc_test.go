@@ -25,7 +25,10 @@ func TestProtocolDocLimits(t *testing.T) {
 		"MaxRecordBody":     "4160",
 		"HandshakeTimeout":  "5 s",
 		"NameTimeout":       "2 min",
-		"DefaultQueueLimit": "8192 lines",
+		"QuietNameTimeout":  "30 s",
+		"DefaultQueueLimit": "4096 lines",
+		"WaitBytes":         "256 KiB",
+		"WriteTimeout":      "10 s",
 		"DefaultQueueBytes": "1 MiB",
 		"DefaultMaxPending": "512",
 	}
@@ -35,7 +38,9 @@ func TestProtocolDocLimits(t *testing.T) {
 		"MaxName": protocol.MaxName == 32, "MaxMessage": protocol.MaxMessage == 4000,
 		"MaxLine": protocol.MaxLine == 4096, "MaxRecordBody": protocol.MaxRecordBody == 4160,
 		"HandshakeTimeout": protocol.HandshakeTimeout.String() == "5s", "NameTimeout": protocol.NameTimeout.String() == "2m0s",
-		"DefaultQueueLimit": chat.DefaultQueueLimit == 8192, "DefaultQueueBytes": chat.DefaultQueueBytes == 1<<20,
+		"QuietNameTimeout":  protocol.QuietNameTimeout.String() == "30s",
+		"DefaultQueueLimit": chat.DefaultQueueLimit == 4096, "DefaultQueueBytes": chat.DefaultQueueBytes == 1<<20,
+		"WaitBytes": chat.WaitBytes == 256<<10, "WriteTimeout": chat.WriteTimeout.String() == "10s",
 		"DefaultMaxPending": chat.DefaultMaxPending == 512,
 	}
 	row := regexp.MustCompile("(?m)^\\| `(\\w+)`[^|]*\\| ([^|]+) \\|")

@@ -90,36 +90,6 @@ func TestKnownServers(t *testing.T) {
 	}
 }
 
-func TestSanitize(t *testing.T) {
-	for in, want := range map[string]string{
-		"hello":                       "hello",
-		"héllo wörld ✓":               "héllo wörld ✓",
-		"\x1b[31mred\x1b[0m":          "^[[31mred^[[0m",
-		"bell\a":                      "bell^G",
-		"tab\there":                   "tab^Ihere",
-		"line\nbreak":                 "line^Jbreak",
-		"del\x7f":                     "del^?",
-		"c1 \u009b31m":                "c1 <U+009B>31m",
-		"bad \xff utf8":               "bad \uFFFD utf8",
-		"evil\u202egnp.exe":           "evil<U+202E>gnp.exe",
-		"\x1b]0;title\x07":            "^[]0;title^G",
-		"clear\x1b[2J\x1b[H":          "clear^[[2J^[[H",
-		"":                            "",
-		"\x00nul":                     "^@nul",
-		"iso\u2066isolate\u2069":      "iso<U+2066>isolate<U+2069>",
-		"ok \u00e9\u0301 combining":   "ok \u00e9\u0301 combining",
-		"\u200b zero width stays put": "\u200b zero width stays put",
-	} {
-		got := Sanitize(in)
-		if got != want {
-			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
-		}
-		if strings.ContainsAny(got, "\x1b\x07\n\r\x00\u009b") {
-			t.Errorf("Sanitize(%q) left a control character: %q", in, got)
-		}
-	}
-}
-
 func TestValidName(t *testing.T) {
 	for _, ok := range []string{"alice", "Bob_2", "a.b-c", strings.Repeat("x", MaxName)} {
 		if err := ValidName(ok); err != nil {

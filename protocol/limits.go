@@ -35,8 +35,17 @@ const (
 	HandshakeTimeout = 5 * time.Second
 
 	// NameTimeout bounds how long the server waits for a new member's
-	// name. A person typing into netcat needs far longer than a program.
+	// name once its first byte has come. A person typing into telnet, or
+	// into netcat and sending the line in parts, needs far longer than a
+	// program.
 	NameTimeout = 2 * time.Minute
+
+	// QuietNameTimeout bounds the wait for a name of which nothing has
+	// come yet. Netcat sends a line when Enter is pressed, so this is the
+	// time a person has to read the banner and type a name; a program
+	// sends its name at once. A connection that sends nothing is cut off
+	// this much sooner than one that has begun.
+	QuietNameTimeout = 30 * time.Second
 
 	// SessionKeySize is the AES-128 key the client picks and wraps.
 	SessionKeySize = 16

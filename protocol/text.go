@@ -3,47 +3,135 @@ package protocol
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
-// Sanitize makes text from the network safe to print on a terminal. C0 and
-// C1 control characters (ESC among them, so no ANSI sequence survives),
-// DEL, and the bidirectional overrides that can reorder what a reader sees
-// are shown in caret or U+ notation instead of being obeyed. Invalid UTF-8
-// becomes U+FFFD.
+// Sanitize makes text from the network safe to print on a terminal. What a
+// terminal would obey rather than show, and what a reader cannot see, is
+// shown in a visible form instead:
+//
+//   - C0 controls and DEL in caret notation (ESC is ^[, so no ANSI sequence
+//     survives);
+//   - C1 controls, and every format character that is invisible or turns
+//     the direction of the text (the bidi marks U+200E, U+200F and U+061C,
+//     the overrides U+202A–U+202E and isolates U+2066–U+2069, U+200B,
+//     U+2060, U+FEFF, U+00AD, the tag characters U+E0000–U+E007F, and the
+//     rest of Unicode's Cf category), and the line and paragraph
+//     separators U+2028 and U+2029, as <U+XXXX>.
+//
+// The zero-width joiner and non-joiner (U+200D, U+200C) stay: emoji
+// sequences and several scripts need them, and they neither hide text nor
+// reorder it. Invalid UTF-8 becomes U+FFFD.
+//
+// Plain printable ASCII comes back as it is, without a copy.
 func Sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if unsafeRune(r) {
-			clean = false
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if !printableASCII8(s[i : i+8]) {
 			break
 		}
 	}
-	if clean {
+	for i < len(s) {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			break // C0 or DEL
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if shownRune(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			b.WriteRune(utf8.RuneError)
-		case r < 0x20:
-			b.WriteByte('^')
-			b.WriteByte(byte(r) + 0x40)
-		case r == 0x7f:
-			b.WriteString("^?")
-		case unsafeRune(r):
-			fmt.Fprintf(&b, "<U+%04X>", r)
-		default:
-			b.WriteRune(r)
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c < 0x20:
+				b.WriteByte('^')
+				b.WriteByte(c + 0x40)
+			case c == 0x7f:
+				b.WriteString("^?")
+			default:
+				b.WriteByte(c)
+			}
+			i++
+			continue
 		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteRune(utf8.RuneError)
+		case shownRune(r, n):
+			writeCodePoint(&b, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
 	}
 	return b.String()
 }
 
-func unsafeRune(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == utf8.RuneError ||
-		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+// printableASCII8 reports whether the 8 bytes of w are all printable
+// ASCII (0x20 to 0x7e), eight at a time.
+func printableASCII8(w string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	_ = w[7] // one bounds check for the eight loads
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	if x&highs != 0 {
+		return false
+	}
+	// With every high bit clear, a byte under 0x20 borrows into its high
+	// bit when 0x20 is taken from it, and 0x7f carries into it when 1 is
+	// added; no byte borrows from or carries into its neighbour.
+	return (x-0x20*ones)&^x&highs == 0 && (x+ones)&highs == 0
+}
+
+// shownRune reports whether the non-ASCII rune r, n bytes long in the
+// input, is shown as <U+XXXX> (or, invalid, as U+FFFD).
+func shownRune(r rune, n int) bool {
+	switch {
+	case r == utf8.RuneError && n == 1:
+		return true // invalid UTF-8
+	case r < 0xa0:
+		return true // C1
+	case r < 0x0600:
+		return r == 0x00ad // Latin, Greek, Cyrillic…: only the soft hyphen
+	case r >= 0x0900 && r < 0x180e, r >= 0x1810 && r < 0x200b, r >= 0x2070 && r < 0xfeff:
+		return false // Indic to Mongolian, and CJK among the rest: no Cf
+	case r == 0x200c || r == 0x200d:
+		return false // joiners: see Sanitize
+	case r == 0x2028 || r == 0x2029:
+		return true
+	case r >= 0xe0000 && r <= 0xe007f:
+		return true // tags, U+E0000 (unassigned) included
+	}
+	return unicode.Is(unicode.Cf, r)
+}
+
+// writeCodePoint writes r as <U+XXXX>, four to six hex digits.
+func writeCodePoint(b *strings.Builder, r rune) {
+	const digits = "0123456789ABCDEF"
+	b.WriteString("<U+")
+	width := 4
+	for r>>(4*width) != 0 {
+		width++
+	}
+	for shift := 4 * (width - 1); shift >= 0; shift -= 4 {
+		b.WriteByte(digits[(r>>shift)&0xf])
+	}
+	b.WriteByte('>')
 }
 
 // ValidName checks a user name: 1 to MaxName letters, digits, '-', '_' or '.'.

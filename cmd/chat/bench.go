@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os/signal"
+	"slices"
 	"syscall"
+	"time"
 
 	"chatlab/protocol"
 	"chatlab/protocol/chat"
@@ -15,48 +19,58 @@ import (
 )
 
 const benchUsage = `Usage:
-  chat bench [--mode plain|secure|both] [--clients N] [--messages M] [--size BYTES]
+  chat bench [--mode plain|secure|both] [--server chatlab|reference|both]
+             [--clients N] [--seconds S | --messages M] [--size BYTES]
              [--handshakes N] [--idle N] [--rounds R] [--json]
 
 Runs a chat server and its clients in this process, on 127.0.0.1, and
-measures, for each mode:
+measures, for each mode and server:
 
   msgs/s, MB/s     messages delivered per second, and their text in MB
-                   (10^6 bytes) per second. One client sends M messages of
-                   BYTES bytes, 16 per write, keeping at most 256 ahead of
-                   the slowest receiver; the other N-1 clients receive them
-                   all, so N-1 deliveries count for each message sent.
+                   (10^6 bytes) per second. One client sends for S seconds
+                   (or M messages) of BYTES bytes, 16 per write, keeping at
+                   most 256 ahead of the slowest receiver; the other N-1
+                   clients receive them all, so N-1 deliveries count for
+                   each message sent.
   p50, p99 ms      delivery latency under that load: each message carries
                    its send time, and the receiver takes the difference.
-  handshake p50    the median time from connect to the server's greeting,
+  join p50 ms      the median time from connect to the server's greeting,
                    over --handshakes joins one after another: TCP, the
                    RSA-2048 key transport (secure mode) and the name.
-  bytes/idle       the server's memory per idle client: --idle clients join
+  bytes/idle       chatlab's memory per idle client: --idle clients join
                    and keep only their socket; the growth of the process's
-                   heap and goroutine stacks in use, after a GC, divided by
-                   the number of clients.
+                   heap and goroutine stacks in use, after a GC, per client.
 
-Every message is checked on arrival: one lost, repeated or out of order
-fails the run. With --mode both, a line gives the secure/plain ratio.
-With --rounds R the modes run R times, alternating, and every figure is
-the median over the rounds, so one noisy moment cannot decide a ratio.
-Progress is shown on stderr when it is a terminal; results go to stdout.
-The open-file limit is raised to fit the clients if it is too low.
+The reference server is the same one-room hub written as plainly as Go
+allows, over TCP (plain) and over crypto/tls 1.3 with an RSA-2048
+certificate (secure). Both servers are driven by the same lean clients,
+which check every message but neither sanitise nor parse it, so the
+figures measure the servers, not chatlab's client. One message lost,
+repeated or out of order fails the run.
+
+The runs alternate, R rounds of every server and mode, and every figure is
+the median over the rounds; ±% is half their range. The lines under the
+table give chatlab/reference ratios, the join against a bare RSA-2048
+decryption timed in the same run, and secure/plain. Progress is shown on
+stderr when it is a terminal; results go to stdout. The open-file limit is
+raised to fit the clients if it is too low.
 
 Flags:
   --mode MODE        plain, secure or both (default both)
+  --server SERVER    chatlab, reference or both (default both)
   --clients N        members in the room: 1 sender, N-1 receivers (default 2)
-  --messages M       messages the sender sends (default 50000)
+  --seconds S        how long the sender sends, per run (default 2)
+  --messages M       send M messages instead of sending for S seconds
   --size BYTES       message text, 34 to 4000 bytes (default 1024)
   --handshakes N     joins to time (default 200)
   --idle N           idle clients for the memory figure (default 200)
-  --rounds R         runs of each mode, alternating; medians (default 1)
-  --json             one JSON object per mode per line, instead of a table
+  --rounds R         runs of each server and mode, alternating (default 3)
+  --json             one JSON object per server and mode per line
 
 Examples:
   chat bench
-  chat bench --mode secure --clients 200 --messages 2000
-  chat bench --mode plain --idle 1000 --json
+  chat bench --mode secure --clients 200
+  chat bench --server chatlab --mode plain --idle 1000 --json
   chat bench --rounds 5
 `
 
@@ -64,14 +78,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage) }
 	mode := fs.String("mode", "both", "")
+	server := fs.String("server", "both", "")
+	seconds := fs.Float64("seconds", bench.DefaultDuration.Seconds(), "")
 	var cfg bench.Config
 	fs.IntVar(&cfg.Clients, "clients", bench.DefaultClients, "")
-	fs.IntVar(&cfg.Messages, "messages", bench.DefaultMessages, "")
+	fs.IntVar(&cfg.Messages, "messages", 0, "")
 	fs.IntVar(&cfg.Size, "size", bench.DefaultSize, "")
 	fs.IntVar(&cfg.Handshakes, "handshakes", bench.DefaultHandshakes, "")
 	fs.IntVar(&cfg.Idle, "idle", bench.DefaultIdle, "")
 	asJSON := fs.Bool("json", false, "")
-	rounds := fs.Int("rounds", 1, "")
+	rounds := fs.Int("rounds", 3, "")
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
@@ -86,6 +102,21 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	default:
 		return withHint(fmt.Errorf("unknown --mode %q", *mode), "use --mode plain, --mode secure or --mode both")
 	}
+	var targets []string
+	switch *server {
+	case "chatlab":
+		targets = []string{bench.TargetChatlab}
+	case "reference":
+		targets = []string{bench.TargetRef}
+	case "both":
+		targets = []string{bench.TargetChatlab, bench.TargetRef}
+	default:
+		return withHint(fmt.Errorf("unknown --server %q", *server), "use --server chatlab, --server reference or --server both")
+	}
+	if !(*seconds > 0) || *seconds > 3600 {
+		return withHint(fmt.Errorf("--seconds %v is out of range", *seconds), "use a number of seconds from 0.1 to 3600")
+	}
+	cfg.Duration = time.Duration(*seconds * float64(time.Second))
 	if err := benchCheck(cfg); err != nil {
 		return err
 	}
@@ -101,22 +132,44 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	runs := make([][]bench.Result, len(modes))
+	if slices.Contains(modes, chat.Secure) {
+		// One key for every secure run, so no run pays for making one.
+		key, err := rsa.GenerateKey(rand.Reader, protocol.RSABits)
+		if err != nil {
+			return err
+		}
+		cfg.Key = key
+	}
+	type run struct {
+		target string
+		mode   chat.Mode
+	}
+	var plan []run
+	for _, m := range modes {
+		for _, t := range targets {
+			plan = append(plan, run{t, m})
+		}
+	}
+	runs := make([][]bench.Result, len(plan))
 	for round := 0; round < *rounds; round++ {
-		for i, m := range modes {
-			cfg.Mode = m
-			r, err := bench.Run(ctx, cfg)
+		for i, pr := range plan {
+			c := cfg
+			c.Target, c.Mode = pr.target, pr.mode
+			if c.Target == bench.TargetRef {
+				c.Idle = -1 // the memory figure is chatlab's only
+			}
+			r, err := bench.Run(ctx, c)
 			if err != nil {
 				if errors.Is(err, context.Canceled) {
 					return errors.New("bench: interrupted")
 				}
-				return withHint(fmt.Errorf("%s mode: %w", m, err), "try a smaller run, e.g. chat bench --clients 2 --messages 1000")
+				return withHint(fmt.Errorf("%s, %s mode: %w", pr.target, pr.mode, err), "try a smaller run, e.g. chat bench --clients 2 --seconds 0.5")
 			}
 			runs[i] = append(runs[i], r)
 		}
 	}
-	results := make([]bench.Result, len(modes))
-	for i := range modes {
+	results := make([]bench.Result, len(plan))
+	for i := range plan {
 		r, err := bench.Median(runs[i])
 		if err != nil {
 			return err
@@ -136,7 +189,7 @@ func benchCheck(cfg bench.Config) error {
 	switch {
 	case cfg.Clients < 2:
 		return withHint(fmt.Errorf("--clients %d: a run needs one sender and at least one receiver", cfg.Clients), "use --clients 2 or more")
-	case cfg.Messages < 1:
+	case cfg.Messages < 0:
 		return withHint(fmt.Errorf("--messages %d: send at least one", cfg.Messages), hint)
 	case cfg.Size < bench.MinSize || cfg.Size > protocol.MaxMessage:
 		return withHint(fmt.Errorf("--size %d is out of range", cfg.Size), fmt.Sprintf("use --size %d to %d: room for the timestamp, at most one chat message", bench.MinSize, protocol.MaxMessage))

@@ -150,6 +150,8 @@ func dialHint(err error, cfg chat.ClientConfig) error {
 		return withHint(err, "someone may be in the middle; check the fingerprint the server printed")
 	case errors.Is(err, chat.ErrServerIsPlain), errors.Is(err, chat.ErrServerIsSecure):
 		return err
+	case errors.Is(err, chat.ErrNotConfirmed):
+		return withHint(err, "the key exchange went to a server that could not use it (one whose key is not the one it offered?); none of your messages was sent")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return withHint(err, fmt.Sprintf("something on %s took the connection and closed it before the handshake ended: a relay whose server is down or in the other mode, or a server that is not chatlab; check its output", cfg.Addr))
 	}

@@ -17,7 +17,15 @@ var (
 	ErrServerIsPlain  = errors.New("chat: the server runs in plain mode; use --plain to talk to it, and nothing will be encrypted")
 	ErrServerIsSecure = errors.New("chat: the server runs in secure mode; use --secure")
 	ErrPinMismatch    = errors.New("chat: the server's fingerprint does not match --fingerprint")
+	// ErrNotConfirmed means the server's first record did not open under
+	// the session key, or never came: whatever answered did not get the
+	// key, or could not use it.
+	ErrNotConfirmed = errors.New("chat: the server did not confirm the session")
 )
+
+// PlainHello is what a plain client says to a server that turns out to be
+// secure, before it leaves, so the server can log what happened.
+const PlainHello = "chatlab plain client; this server is secure, so it leaves"
 
 // ClientConfig configures Dial.
 type ClientConfig struct {
@@ -50,6 +58,11 @@ type Client struct {
 	// Suite is the cipher suite in use (secure mode).
 	Suite protocol.SuiteID
 
+	// first is the server's first line, which Dial reads to confirm a
+	// secure session; Receive returns it first.
+	first    string
+	hasFirst bool
+
 	wmu sync.Mutex // one writer at a time: Send may race with Quit
 }
 
@@ -77,6 +90,14 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	// Let ctx cut a slow handshake short.
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	cl, err := handshake(c, cfg, timeout)
+	if err == nil {
+		if err = cl.conn.WriteMessages(cfg.Name); err != nil {
+			err = fmt.Errorf("chat: send name: %w", err)
+		}
+	}
+	if err == nil && cfg.Mode == Secure {
+		err = cl.confirm(cfg.Addr)
+	}
 	if !stop() || err != nil {
 		c.Close()
 		if err == nil {
@@ -85,11 +106,20 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		return nil, err
 	}
 	c.SetDeadline(time.Time{})
-	if err := cl.conn.WriteMessages(cfg.Name); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("chat: send name: %w", err)
-	}
 	return cl, nil
+}
+
+// confirm reads the server's first record, its answer to the name. Only a
+// server that unwrapped the session key can seal a record that opens, so
+// until one does, nothing says that the key exchange reached the server
+// whose key was checked: a server that refused it just closes.
+func (c *Client) confirm(addr string) error {
+	line, err := c.conn.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("%w (%s): %w", ErrNotConfirmed, addr, err)
+	}
+	c.first, c.hasFirst = line, true
+	return nil
 }
 
 func handshake(c net.Conn, cfg ClientConfig, timeout time.Duration) (*Client, error) {
@@ -139,6 +169,10 @@ func plainHandshake(c net.Conn, timeout time.Duration) (*Client, error) {
 		return nil, fmt.Errorf("chat: no greeting from the server: %w", err)
 	}
 	if protocol.RecordType(first[0]) == protocol.TypeHello {
+		// Say so before leaving: the server then logs a plain client,
+		// not one that refused its key.
+		c.SetWriteDeadline(time.Now().Add(timeout))
+		c.Write([]byte(PlainHello + "\n"))
 		return nil, ErrServerIsSecure
 	}
 	line, err := pc.ReadMessage()
@@ -168,11 +202,21 @@ func (c *Client) SendBatch(lines ...string) error {
 // Receive returns the next line from the server. Text from the network is
 // sanitised, so it is safe to print.
 func (c *Client) Receive() (Line, error) {
-	s, err := c.conn.ReadMessage()
+	s, err := c.ReadRaw()
 	if err != nil {
 		return Line{}, err
 	}
 	return ParseLine(protocol.Sanitize(s)), nil
+}
+
+// ReadRaw returns the next line from the server as it came, not
+// sanitised: for programs (benchmarks) that check it rather than show it.
+func (c *Client) ReadRaw() (string, error) {
+	if c.hasFirst {
+		c.hasFirst = false
+		return c.first, nil
+	}
+	return c.conn.ReadMessage()
 }
 
 // Quit asks the server to let this member leave; the server answers "*

@@ -17,7 +17,7 @@ const HelpText = "commands: /nick NAME (change your name), /who (list members), 
 const maxShownCommand = 40
 
 // command runs one slash command for m and reports whether m quits.
-func (s *Server) command(line string, m *member, name *string) (quit bool) {
+func (s *Server) command(line string, m *member, name *string, peer string) (quit bool) {
 	cmd, arg, _ := strings.Cut(line, " ")
 	arg = strings.TrimSpace(arg)
 	switch cmd {
@@ -40,6 +40,7 @@ func (s *Server) command(line string, m *member, name *string) (quit bool) {
 			m.send(notice("error: the name " + arg + " is taken"))
 			return false
 		}
+		s.log.Printf("%s: %s is now known as %s", peer, *name, arg)
 		*name = arg
 	default:
 		if len(cmd) > maxShownCommand {

@@ -15,9 +15,10 @@ import (
 const (
 	loadMembers  = 50
 	loadMessages = 200
-	// loadDeadline bounds the whole exchange; under the race detector on
-	// two cores it takes a few seconds.
-	loadDeadline = 60 * time.Second
+	// loadStall bounds the wait for the next message, not the whole
+	// exchange: a loaded machine may take minutes, and that is no failure
+	// as long as messages keep coming.
+	loadStall = 60 * time.Second
 )
 
 // TestLoad has every member send all its messages while every member
@@ -62,11 +63,11 @@ func loadSend(c *Client, i int) error {
 // loadReceive reads until member i has every other member's messages,
 // checking each sender's order as they come.
 func loadReceive(c *Client, i int) error {
-	c.NetConn().SetReadDeadline(time.Now().Add(loadDeadline))
 	next := make([]int, loadMembers) // per sender, the message due next
 	next[i] = loadMessages           // nothing comes from i itself
 	want := (loadMembers - 1) * loadMessages
 	for got := 0; got < want; {
+		c.NetConn().SetReadDeadline(time.Now().Add(loadStall))
 		l, err := c.Receive()
 		if err != nil {
 			return fmt.Errorf("m%d after %d of %d messages: %w", i, got, want, err)

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"errors"
+	"net"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -8,42 +10,74 @@ import (
 	"chatlab/protocol"
 )
 
-// Writer limits. A burst can queue thousands of lines (DefaultQueueLimit);
-// these keep what a member holds on to afterwards small.
+// Writer limits. A burst can queue many lines; these keep what a member
+// holds on to afterwards small.
 const (
-	// maxWriteLines is the most lines sealed into one write, so the
-	// connection's write buffer stays under 256 KiB of MaxLine lines and
-	// a write still carries many messages.
-	maxWriteLines = 64
+	// maxWriteBytes is the most bytes of lines sealed into one write: a
+	// write still carries many messages (sixteen of 1 KiB), and the
+	// buffer it needs stays small enough to share out of a pool.
+	maxWriteBytes = 32 << 10
+	// lineOverhead bounds what framing adds to a line on the wire: a
+	// newline, or a record header, nonce and tag.
+	lineOverhead = protocol.RecordHeaderLen + protocol.MaxRecordBody - protocol.MaxLine
 	// maxSpare is the largest queue array kept for reuse (4 KiB); a
 	// bigger one, left by a burst, goes back to the garbage collector.
 	maxSpare = 256
+	// maxPooledBuffer is the largest write buffer given back to the
+	// server's pool: maxWriteBytes and the records' overhead.
+	maxPooledBuffer = 2 * maxWriteBytes
+	// dropGrace is how long a member dropped for its slowness has to take
+	// the rest of its last write and the notice that says why.
+	dropGrace = 2 * time.Second
 )
+
+// appender is the protocol connection's encoder: it appends lines in wire
+// form, so the writer owns the buffer (see protocol.Conn.AppendMessages).
+type appender interface {
+	AppendMessages(dst []byte, msgs ...string) ([]byte, error)
+}
 
 // member is one connected, named participant. Its reader is the goroutine
 // that runs Server.handle; its writer runs writeLoop.
 type member struct {
 	conn protocol.MessageConn
+	enc  appender
+	bufs *sync.Pool // the server's write buffers (*[]byte)
 
 	mu      sync.Mutex
-	queue   []string // lines waiting for the writer
-	spare   []string // the writer's last batch, reused to avoid allocation
-	closing bool     // no more lines; the writer flushes and closes the conn
+	drained sync.Cond // signalled when the queue falls below the wait mark, or the member ends
+	queue   []string  // lines waiting for the writer
+	spare   []string  // the writer's last batch, reused to avoid allocation
+	closing bool      // no more lines; the writer flushes and closes the conn
+	dropped bool      // too slow: its queue overflowed or a write timed out
 	wake    chan struct{}
-	limit   int // most lines queued
-	bytes   int // most bytes of text queued
+	lim     queueLimits
 	queued  int // bytes of text in queue now
 	timeout time.Duration
-	dropped bool // the queue overflowed
+	// deadline is the write deadline set last (writer only).
+	deadline time.Time
 }
 
-func newMember(conn protocol.MessageConn, limit, bytes int, writeTimeout time.Duration) *member {
-	return &member{conn: conn, wake: make(chan struct{}, 1), limit: limit, bytes: bytes, timeout: writeTimeout}
+// queueLimits bound one member's queue. Past the wait mark, a sender
+// waits for the member's writer before its next line (see Server.readLoop);
+// past the drop limits, which only many senders at once can reach, the
+// member is dropped.
+type queueLimits struct {
+	waitLines, waitBytes int
+	dropLines, dropBytes int
 }
 
-// send queues lines for the writer. It never blocks: it reports false when
-// the queue is over its limit, and the caller drops the member.
-func (m *member) send(lines ...string) bool {
+func newMember(conn protocol.MessageConn, bufs *sync.Pool, lim queueLimits, writeTimeout time.Duration) *member {
+	m := &member{conn: conn, enc: conn.(appender), bufs: bufs, wake: make(chan struct{}, 1), lim: lim, timeout: writeTimeout}
+	m.drained.L = &m.mu
+	return m
+}
+
+// send queues lines for the writer. It never blocks. It reports whether
+// the member is now past its wait mark, so the sender should wait (see
+// waitDrained) before it sends more. A member past its drop limits is
+// dropped instead: it hears why, and its reader ends.
+func (m *member) send(lines ...string) (lagging bool) {
 	for i, l := range lines {
 		if len(l) > protocol.MaxLine {
 			// Every caller keeps lines short; this is the backstop that
@@ -52,24 +86,37 @@ func (m *member) send(lines ...string) bool {
 		}
 	}
 	m.mu.Lock()
-	if m.closing {
-		m.mu.Unlock()
-		return true
+	defer m.mu.Unlock()
+	if m.closing || m.dropped {
+		return false
 	}
 	size := 0
 	for _, l := range lines {
 		size += len(l)
 	}
-	if len(m.queue)+len(lines) > m.limit || m.queued+size > m.bytes {
-		m.dropped = true
-		m.mu.Unlock()
+	if len(m.queue)+len(lines) > m.lim.dropLines || m.queued+size > m.lim.dropBytes {
+		m.dropLocked()
 		return false
 	}
 	m.queue = append(m.queue, lines...)
 	m.queued += size
-	m.mu.Unlock()
 	m.poke()
-	return true
+	return m.laggingLocked()
+}
+
+func (m *member) laggingLocked() bool {
+	return !m.closing && !m.dropped && (len(m.queue) >= m.lim.waitLines || m.queued >= m.lim.waitBytes)
+}
+
+// waitDrained blocks until the member is below its wait mark, or ends.
+// The writer takes the whole queue at each write, so this waits for at
+// most one write, which WriteTimeout bounds.
+func (m *member) waitDrained() {
+	m.mu.Lock()
+	for m.laggingLocked() {
+		m.drained.Wait()
+	}
+	m.mu.Unlock()
 }
 
 func (m *member) poke() {
@@ -79,6 +126,19 @@ func (m *member) poke() {
 	}
 }
 
+// dropLocked marks the member too slow: what is queued is discarded, and
+// its reader is woken, so it leaves the room and queues the notice that
+// tells the member why (Server.handle).
+func (m *member) dropLocked() {
+	if m.dropped {
+		return
+	}
+	m.dropped = true
+	m.queue, m.queued = nil, 0
+	m.drained.Broadcast()
+	m.conn.NetConn().SetReadDeadline(time.Now())
+}
+
 // finish queues last lines (if any), then lets the writer flush and close
 // the connection. It is safe to call more than once.
 func (m *member) finish(last ...string) {
@@ -86,34 +146,36 @@ func (m *member) finish(last ...string) {
 	if !m.closing {
 		m.queue = append(m.queue, last...)
 		m.closing = true
+		m.drained.Broadcast()
 	}
 	m.mu.Unlock()
 	m.poke()
 }
 
-// isDropped reports whether the member's queue overflowed.
+// isDropped reports whether the member was dropped for its slowness.
 func (m *member) isDropped() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.dropped
 }
 
-// abort closes the connection at once, discarding what is queued. It
-// unblocks a writer stuck on a member that does not read.
-func (m *member) abort() {
+// end marks the member finished with nothing more to send, for a writer
+// that cannot write any more.
+func (m *member) end() {
 	m.mu.Lock()
-	m.queue = nil
-	m.queued = 0
+	m.queue, m.queued = nil, 0
 	m.closing = true
+	m.drained.Broadcast()
 	m.mu.Unlock()
-	m.conn.Close()
-	m.poke()
 }
 
-// writeLoop sends queued lines in batches, one write per batch, until the
-// member is finished or a write fails.
+// writeLoop sends queued lines, one write per maxWriteBytes, until the
+// member is finished or a write fails. A write that times out drops the
+// member for its slowness; the rest of that write then goes out first
+// when the notice follows, so the member sees whole lines, then why.
 func (m *member) writeLoop() {
 	defer m.conn.Close()
+	var rest []byte // unwritten tail of a write that timed out
 	for range m.wake {
 		m.mu.Lock()
 		batch := m.queue
@@ -122,17 +184,37 @@ func (m *member) writeLoop() {
 			// written. Nothing else may hold batch's array meanwhile.
 			m.queue, m.spare = m.spare[:0], nil
 			m.queued = 0
+			m.drained.Broadcast()
 		}
-		closing := m.closing
+		closing, dropped := m.closing, m.dropped
 		m.mu.Unlock()
-		for rest := batch; len(rest) > 0; {
-			n := min(len(rest), maxWriteLines)
-			m.conn.NetConn().SetWriteDeadline(time.Now().Add(m.timeout))
-			if err := m.conn.WriteMessages(rest[:n]...); err != nil {
-				m.abort()
-				return
+		// Moving the deadline costs a timer update, so it moves only
+		// when it is a tenth of the timeout stale: a write always has
+		// between nine tenths of WriteTimeout and all of it.
+		now := time.Now()
+		if dropped {
+			m.conn.NetConn().SetWriteDeadline(now.Add(dropGrace))
+		} else if deadline := now.Add(m.timeout); deadline.Sub(m.deadline) > m.timeout/10 {
+			m.conn.NetConn().SetWriteDeadline(deadline)
+			m.deadline = deadline
+		}
+		var err error
+		if len(rest) > 0 && (dropped || closing) {
+			rest, err = writeRest(m.conn.NetConn(), rest)
+		}
+		if err == nil && rest == nil {
+			rest, err = m.writeBatch(batch)
+		}
+		if err != nil {
+			if !dropped && isTimeout(err) {
+				// Too slow: drop it and let the reader queue the notice.
+				m.mu.Lock()
+				m.dropLocked()
+				m.mu.Unlock()
+				continue
 			}
-			rest = rest[n:]
+			m.end()
+			return
 		}
 		if len(batch) > 0 && cap(batch) <= maxSpare {
 			clear(batch)
@@ -144,6 +226,58 @@ func (m *member) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeBatch writes lines in writes of at most maxWriteBytes, from a
+// buffer borrowed from the server's pool, so an idle member holds none.
+// After a timeout it returns the unwritten bytes in a buffer of their own.
+func (m *member) writeBatch(lines []string) ([]byte, error) {
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	bp := m.bufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledBuffer {
+			m.bufs.Put(bp)
+		}
+	}()
+	for len(lines) > 0 {
+		// Count each line as it goes on the wire, framing included, so
+		// many short lines cannot grow the buffer either.
+		n, size := 0, 0
+		for n < len(lines) && (n == 0 || size+len(lines[n])+lineOverhead <= maxWriteBytes) {
+			size += len(lines[n]) + lineOverhead
+			n++
+		}
+		buf, err := m.enc.AppendMessages((*bp)[:0], lines[:n]...)
+		*bp = buf
+		if err != nil {
+			return nil, err
+		}
+		w, err := m.conn.NetConn().Write(buf)
+		if err != nil {
+			if w < len(buf) && isTimeout(err) {
+				return append([]byte(nil), buf[w:]...), err
+			}
+			return nil, err
+		}
+		lines = lines[n:]
+	}
+	return nil, nil
+}
+
+// writeRest finishes a write that timed out.
+func writeRest(c net.Conn, rest []byte) ([]byte, error) {
+	n, err := c.Write(rest)
+	if err != nil {
+		return rest[n:], err
+	}
+	return nil, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // fitLine cuts l to MaxLine bytes at a character boundary.

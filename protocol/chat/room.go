@@ -78,38 +78,26 @@ func (r *room) rename(old, new string, m *member) bool {
 	return true
 }
 
-// broadcast sends line to every member but except.
-func (r *room) broadcast(line string, except *member) {
+// broadcast sends line to every member but except. It returns a member
+// past its wait mark, if there is one: the sender waits for it before it
+// sends again, so a member who sends faster than the room can take is
+// slowed down, and those who read are not dropped for it.
+func (r *room) broadcast(line string, except *member) (lagging *member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.broadcastLocked(line, except)
+	return r.broadcastLocked(line, except)
 }
 
-// broadcastLocked queues line for every member but except. Members whose
-// queue overflows are dropped at once, and the rest are told.
-func (r *room) broadcastLocked(line string, except *member) {
-	var slow []string
-	for name, m := range r.members {
-		if m != except && !m.send(line) {
-			slow = append(slow, name)
+// broadcastLocked queues line for every member but except, and returns
+// one that is past its wait mark, if any. A member past its drop limit is
+// marked too slow by send, and leaves through its own reader.
+func (r *room) broadcastLocked(line string, except *member) (lagging *member) {
+	for _, m := range r.members {
+		if m != except && m.send(line) && lagging == nil {
+			lagging = m
 		}
 	}
-	for len(slow) > 0 {
-		name := slow[0]
-		slow = slow[1:]
-		m, ok := r.members[name]
-		if !ok {
-			continue
-		}
-		delete(r.members, name)
-		m.abort()
-		msg := notice(name + " was disconnected: too slow to keep up")
-		for other, o := range r.members {
-			if !o.send(msg) {
-				slow = append(slow, other)
-			}
-		}
-	}
+	return lagging
 }
 
 // names lists the members, sorted.

@@ -17,34 +17,43 @@ import (
 
 // Server limits.
 const (
-	// DefaultQueueLimit is how many lines may wait for one member. A
-	// member that stops reading fills its socket buffer first (hundreds of
-	// KiB on loopback) and only then this. It is not small, because a
-	// member that reads can fall behind too: when many members send at
-	// once on few cores, the readers that broadcast keep the CPUs busy and
-	// a writer may not run for a while (TestLoad, 50 members sending 200
-	// lines each, saw thousands queued). Every queue shares the same line
-	// strings, so an entry costs 16 bytes: 128 KiB for a full queue.
-	DefaultQueueLimit = 8192
+	// DefaultQueueLimit is how many lines may wait for one member before
+	// it is dropped. A sender waits long before that (WaitLines), so only
+	// many members sending at once, each adding a line past the wait
+	// mark, come near it. Every queue shares the same line strings, so an
+	// entry costs 16 bytes: 64 KiB for a full queue.
+	DefaultQueueLimit = 4096
 
-	// DefaultQueueBytes bounds the text waiting for one member. Lines are
-	// shared between queues, so this is no allocation but a measure of
-	// lag: a member a mebibyte behind is not keeping up, whatever the
-	// line count says.
+	// DefaultQueueBytes bounds the text waiting for one member, in the
+	// same way: past it the member is dropped.
 	DefaultQueueBytes = 1 << 20
+
+	// WaitLines and WaitBytes are the wait mark: once a member has this
+	// much queued, whoever sends to the room waits for that member's
+	// writer before reading its next line. A member who sends faster
+	// than the room can take is so slowed to the pace of the slowest
+	// reader, and no reader is dropped for someone else's flood. The
+	// lines are shared by every queue, so the mark costs a member only
+	// its entries (16 bytes each, 16 KiB at most); it is high enough that
+	// a reader keeping up never makes a sender wait.
+	WaitLines = 1024
+	WaitBytes = 256 << 10
 
 	// DefaultMaxPending bounds connections that have not joined yet (in
 	// the handshake or still to send a name). Each costs a goroutine and
 	// a buffer, and in secure mode an RSA decryption. With this many
-	// pending the server stops accepting until one joins or goes; the
-	// kernel's backlog holds the rest, and members are not affected.
+	// pending, a new connection makes the server close the oldest quiet
+	// one (see admit), so a flood of them never keeps a client out.
 	DefaultMaxPending = 512
 
 	// flushGrace is how long Shutdown waits for members to receive the
 	// shutdown notice before it closes what is left.
 	flushGrace = 100 * time.Millisecond
 
-	// WriteTimeout bounds one batch write to a member.
+	// WriteTimeout bounds one write to a member: a member whose write
+	// has not gone through in this long is too slow, and is dropped. A
+	// write is at most 32 KiB, which a client that reads at all takes in
+	// far less.
 	WriteTimeout = 10 * time.Second
 )
 
@@ -72,11 +81,15 @@ type Config struct {
 	// MaxPending bounds connections not yet joined; zero means
 	// DefaultMaxPending.
 	MaxPending int
-	// HandshakeTimeout and NameTimeout default to the protocol limits.
+	// HandshakeTimeout, QuietNameTimeout and NameTimeout default to the
+	// protocol limits.
 	HandshakeTimeout time.Duration
+	QuietNameTimeout time.Duration
 	NameTimeout      time.Duration
 	// KeyLog, when set, gets a line for each member's secure session.
 	KeyLog *protocol.KeyLogWriter
+	// WriteTimeout bounds one write to a member; zero means WriteTimeout.
+	WriteTimeout time.Duration
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -88,10 +101,14 @@ type Server struct {
 	room *room
 	log  *log.Logger
 
+	// bufs holds the members' write buffers (*[]byte), so a member
+	// between bursts holds none.
+	bufs sync.Pool
+
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
-	pending   chan struct{} // one token per connection not yet joined
+	pending   []*joining    // connections not yet joined, oldest first
 	done      chan struct{} // closed by Shutdown
 	closing   bool
 	wg        sync.WaitGroup
@@ -117,19 +134,29 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.NameTimeout <= 0 {
 		cfg.NameTimeout = protocol.NameTimeout
 	}
+	if cfg.QuietNameTimeout <= 0 {
+		cfg.QuietNameTimeout = min(protocol.QuietNameTimeout, cfg.NameTimeout)
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = WriteTimeout
+	}
 	logger := cfg.Log
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
 	}
-	return &Server{
+	s := &Server{
 		cfg:       cfg,
 		room:      newRoom(),
 		log:       logger,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[net.Conn]struct{}),
-		pending:   make(chan struct{}, cfg.MaxPending),
 		done:      make(chan struct{}),
-	}, nil
+	}
+	s.bufs.New = func() any {
+		b := make([]byte, 0, maxWriteBytes+maxWriteBytes/8)
+		return &b
+	}
+	return s, nil
 }
 
 // Members lists the names in the room, sorted.
@@ -149,15 +176,8 @@ func (s *Server) Serve(ln net.Listener) error {
 
 	var backoff time.Duration
 	for {
-		// Wait for room among the connections still joining.
-		select {
-		case s.pending <- struct{}{}:
-		case <-s.done:
-			return ErrServerClosed
-		}
 		c, err := ln.Accept()
 		if err != nil {
-			s.release()
 			if s.isClosing() {
 				return ErrServerClosed
 			}
@@ -178,16 +198,16 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		backoff = 0
 		if !s.track(c) {
-			s.release()
 			c.Close()
 			return ErrServerClosed
 		}
-		go s.handle(c)
+		j := &joining{Conn: c, since: time.Now(), nameTimeout: s.cfg.NameTimeout}
+		if old := s.admit(j); old != nil {
+			s.log.Printf("%s: closed while joining, to make room: %d connections were joining", old.RemoteAddr(), s.cfg.MaxPending)
+		}
+		go s.handle(c, j)
 	}
 }
-
-// release gives back a pending token: the connection joined or went.
-func (s *Server) release() { <-s.pending }
 
 func (s *Server) isClosing() bool {
 	s.mu.Lock()
@@ -257,30 +277,47 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // handle runs one connection from accept to close: handshake, name, then
 // the reader loop.
-func (s *Server) handle(c net.Conn) {
+func (s *Server) handle(c net.Conn, j *joining) {
 	defer s.untrack(c)
 	defer c.Close()
-	joined := sync.OnceFunc(s.release) // no longer pending: joined, or gone
+	joined := sync.OnceFunc(func() { s.joined(j) }) // no longer pending: joined, or gone
 	defer joined()
 	peer := c.RemoteAddr().String()
 
-	conn, err := s.open(c)
-	if errors.Is(err, io.EOF) {
-		s.log.Printf("%s: left during the handshake (a client that refuses the server's key does this)", peer)
+	conn, err := s.open(j)
+	switch {
+	case err != nil && j.evicted.Load():
+		return // admit logged it
+	case errors.Is(err, io.EOF):
+		s.log.Printf("%s: left during the handshake, having sent nothing (a secure client that refuses the server's key does this)", peer)
 		return
-	}
-	if err != nil {
+	case errors.Is(err, protocol.ErrPlainPeer):
+		s.log.Printf("%s: a plain-mode client at this secure server; told it to use --secure, and closed", peer)
+		return
+	case err != nil:
 		s.log.Printf("%s: %v", peer, err)
 		return
 	}
-	c.SetReadDeadline(time.Now().Add(s.cfg.NameTimeout))
+	// A connection that sends nothing gets the quiet deadline; the first
+	// byte of its name moves it to the long one (joining.Read).
+	j.naming.Store(true)
+	c.SetReadDeadline(j.since.Add(s.cfg.QuietNameTimeout))
+	if j.typing.Load() {
+		c.SetReadDeadline(j.since.Add(s.cfg.NameTimeout))
+	}
 	name, err := conn.ReadMessage()
+	joined()
 	c.SetReadDeadline(time.Time{})
-	if errors.Is(err, io.EOF) {
+	switch {
+	case err != nil && j.evicted.Load():
+		return
+	case errors.Is(err, io.EOF):
 		s.log.Printf("%s: left before sending a name", peer)
 		return
-	}
-	if err != nil {
+	case err != nil && isTimeout(err) && !j.typing.Load():
+		s.log.Printf("%s: sent no name in %v; closed", peer, s.cfg.QuietNameTimeout)
+		return
+	case err != nil:
 		s.log.Printf("%s: no name: %v", peer, err)
 		return
 	}
@@ -290,9 +327,8 @@ func (s *Server) handle(c net.Conn) {
 		return
 	}
 
-	m := newMember(conn, s.cfg.QueueLimit, s.cfg.QueueBytes, WriteTimeout)
+	m := newMember(conn, &s.bufs, s.limits(), s.cfg.WriteTimeout)
 	given := s.room.join(name, m)
-	joined()
 	if given == "" {
 		conn.WriteMessages(ShutdownNotice)
 		return
@@ -311,7 +347,7 @@ func (s *Server) handle(c net.Conn) {
 	m.send(notice(fmt.Sprintf("you are %s; in the room: %s; /help lists commands", given, joinNames(s.room.names()))))
 	s.log.Printf("%s: %s joined (%s)", peer, given, s.cfg.Mode)
 
-	why := s.readLoop(conn, m, &given)
+	why := s.readLoop(conn, m, &given, peer)
 	s.room.leave(given, m, why)
 	if reason, cut := strings.CutPrefix(why, "was disconnected: "); cut {
 		// The member hears why it was cut off, if it can still hear.
@@ -324,9 +360,23 @@ func (s *Server) handle(c net.Conn) {
 
 // readLoop reads the member's lines until it quits or fails, and returns
 // the notice text for its departure.
-func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string) string {
+func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string, peer string) string {
 	for {
 		msg, err := conn.ReadMessage()
+		if err != nil && !m.isDropped() && !s.isClosing() {
+			if n, ok := skipLongLine(conn, err); ok {
+				// Netcat has no limit of its own: refuse the line, as the
+				// chat client would, and keep the member.
+				m.send(notice(fmt.Sprintf("error: message too long (%d bytes with its line break, the limit is %d); it was not sent", n, protocol.MaxMessage)))
+				continue
+			}
+			if errors.Is(err, protocol.ErrNotUTF8) {
+				if _, plain := conn.(*protocol.PlainConn); plain {
+					m.send(notice("error: that line is not UTF-8 text; it was not sent"))
+					continue
+				}
+			}
+		}
 		if err != nil {
 			switch {
 			case m.isDropped():
@@ -344,7 +394,7 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string) st
 			continue
 		}
 		if strings.HasPrefix(msg, "/") {
-			if quit := s.command(msg, m, name); quit {
+			if quit := s.command(msg, m, name, peer); quit {
 				m.send(notice("bye"))
 				return "left"
 			}
@@ -361,8 +411,37 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string) st
 			m.send(notice(fmt.Sprintf("error: message too long with its control characters shown (%d bytes, the limit is %d); send fewer control characters", len(line), protocol.MaxLine)))
 			continue
 		}
-		s.room.broadcast(line, m)
+		if lagging := s.room.broadcast(line, m); lagging != nil {
+			// Read nothing more from this member until the one behind
+			// has caught up, or is dropped for its slowness.
+			lagging.waitDrained()
+		}
 	}
+}
+
+// limits are the queue bounds for a new member.
+func (s *Server) limits() queueLimits {
+	// The wait mark stays below the drop limits, so a sender is slowed
+	// before anyone would be dropped.
+	return queueLimits{
+		waitLines: max(1, min(WaitLines, s.cfg.QueueLimit/2)),
+		waitBytes: max(1, min(WaitBytes, s.cfg.QueueBytes/2)),
+		dropLines: s.cfg.QueueLimit,
+		dropBytes: s.cfg.QueueBytes,
+	}
+}
+
+// skipLongLine handles a plain line over MaxLine: it reads and drops the
+// rest of the line, and returns how many bytes the line had, at least.
+// It reports false for any other error, or a secure connection, where an
+// oversized record is a broken peer.
+func skipLongLine(conn protocol.MessageConn, err error) (int, bool) {
+	pc, ok := conn.(*protocol.PlainConn)
+	if !ok || !errors.Is(err, protocol.ErrMessageTooLong) {
+		return 0, false
+	}
+	n, err := pc.SkipLine()
+	return n, err == nil
 }
 
 func shortError(err error) string {
@@ -377,7 +456,7 @@ func shortError(err error) string {
 }
 
 // open runs the handshake for the server's mode.
-func (s *Server) open(c net.Conn) (protocol.MessageConn, error) {
+func (s *Server) open(c *joining) (protocol.MessageConn, error) {
 	if s.cfg.Mode == Plain {
 		pc := protocol.NewPlainConn(c)
 		c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))

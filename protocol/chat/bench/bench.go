@@ -12,10 +12,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 
 	"chatlab/protocol"
@@ -27,9 +29,10 @@ const (
 	// DefaultClients is one sender and one receiver: the pure cost of
 	// moving a message through the server.
 	DefaultClients = 2
-	// DefaultMessages is enough for a run of about a second at the speeds
-	// chatlab reaches on a laptop.
-	DefaultMessages = 50000
+	// DefaultDuration is how long the sender sends when no message count
+	// is given: long enough that a run's rate repeats within a few per
+	// cent on a busy two-core machine (a 0.16 s run swung by 20%).
+	DefaultDuration = 2 * time.Second
 	// DefaultSize is a 1 KiB message, the size the targets are set at.
 	DefaultSize = 1024
 	// DefaultHandshakes is how many joins are timed for the p50.
@@ -46,17 +49,24 @@ const MinSize = stampLen
 
 // Config is one run in one mode.
 type Config struct {
-	// Mode is the server's and the clients' mode.
+	// Mode is the server's and the clients' mode. On the reference hub,
+	// plain is TCP and secure is TLS 1.3.
 	Mode chat.Mode
+	// Target is TargetChatlab (the default) or TargetRef, the reference
+	// hub. Both are driven by the same lean clients.
+	Target string
 	// Key is the secure server's key; nil makes a throwaway RSA-2048 key.
 	Key *rsa.PrivateKey
 	// Clients is the number of members in the room while messages flow:
 	// one sends, the others receive everything it sends. Zero means
 	// DefaultClients; the least is 2.
 	Clients int
-	// Messages is how many messages the sender sends. Zero means
-	// DefaultMessages.
+	// Messages is how many messages the sender sends. Zero means as many
+	// as it can in Duration.
 	Messages int
+	// Duration is how long the sender sends when Messages is zero; zero
+	// means DefaultDuration.
+	Duration time.Duration
 	// Size is the message text in bytes, from MinSize to
 	// protocol.MaxMessage. Zero means DefaultSize.
 	Size int
@@ -74,6 +84,7 @@ type Config struct {
 // Result is what one run measured. The JSON names are part of chat bench's
 // output format.
 type Result struct {
+	Target   string `json:"target"`
 	Mode     string `json:"mode"`
 	Clients  int    `json:"clients"`
 	Messages int    `json:"messages"`
@@ -92,6 +103,10 @@ type Result struct {
 	// HandshakeP50ms is the median time from connect to the server's
 	// greeting: TCP, the handshake (secure mode) and the name.
 	HandshakeP50ms float64 `json:"handshake_p50_ms"`
+	// RSADecryptP50ms is the median of bare RSA-2048 OAEP decryptions
+	// timed in the same run (secure chatlab runs): the floor under
+	// HandshakeP50ms.
+	RSADecryptP50ms float64 `json:"rsa_decrypt_p50_ms,omitempty"`
 	// IdleClients is how many idle clients BytesPerIdleClient averages.
 	IdleClients int `json:"idle_clients"`
 	// BytesPerIdleClient is the growth of the server process's heap and
@@ -99,14 +114,20 @@ type Result struct {
 	BytesPerIdleClient float64 `json:"bytes_per_idle_client"`
 	// Rounds is how many runs the measures are medians of (see Median).
 	Rounds int `json:"rounds"`
+	// SpreadPct is half the range of MsgsPerSec over the rounds, in per
+	// cent of the median: how far one round may stray.
+	SpreadPct float64 `json:"spread_pct"`
 }
 
 func (c *Config) fill() error {
 	if c.Clients == 0 {
 		c.Clients = DefaultClients
 	}
-	if c.Messages == 0 {
-		c.Messages = DefaultMessages
+	if c.Target == "" {
+		c.Target = TargetChatlab
+	}
+	if c.Messages == 0 && c.Duration == 0 {
+		c.Duration = DefaultDuration
 	}
 	if c.Size == 0 {
 		c.Size = DefaultSize
@@ -120,8 +141,10 @@ func (c *Config) fill() error {
 	switch {
 	case c.Clients < 2:
 		return fmt.Errorf("bench: %d clients: a run needs one sender and at least one receiver", c.Clients)
-	case c.Messages < 1:
+	case c.Messages < 0:
 		return fmt.Errorf("bench: %d messages: send at least one", c.Messages)
+	case c.Target != TargetChatlab && c.Target != TargetRef:
+		return fmt.Errorf("bench: unknown target %q", c.Target)
 	case c.Size < MinSize || c.Size > protocol.MaxMessage:
 		return fmt.Errorf("bench: a %d-byte message: the size must be from %d (the stamp) to %d (the longest message)", c.Size, MinSize, protocol.MaxMessage)
 	}
@@ -141,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.fill(); err != nil {
 		return Result{}, err
 	}
-	p := newProgress(cfg.Progress, cfg.Mode.String())
+	p := newProgress(cfg.Progress, cfg.Target+" "+cfg.Mode.String())
 	defer p.stop()
 	if cfg.Mode == chat.Secure && cfg.Key == nil {
 		p.phase("making a throwaway RSA-2048 key", 0)
@@ -150,6 +173,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("bench: %w", err)
 		}
 		cfg.Key = key
+	}
+	if cfg.Target == TargetRef {
+		return runRef(ctx, cfg, p)
 	}
 	srv, addr, shutdown, err := startServer(cfg.Mode, cfg.Key)
 	if err != nil {
@@ -163,7 +189,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 func run(ctx context.Context, cfg Config, srv *chat.Server, addr string, p *progress) (Result, error) {
-	res := Result{Mode: cfg.Mode.String(), Clients: cfg.Clients, Messages: cfg.Messages, Size: cfg.Size}
+	res := Result{Target: cfg.Target, Mode: cfg.Mode.String(), Clients: cfg.Clients, Size: cfg.Size}
+	if cfg.Handshakes > 0 && cfg.Mode == chat.Secure {
+		p.phase("timing RSA-2048 decryptions", cfg.Handshakes)
+		d, err := timeDecrypts(cfg.Key, cfg.Handshakes, p)
+		if err != nil {
+			return res, err
+		}
+		res.RSADecryptP50ms = ms(d)
+	}
 	if cfg.Handshakes > 0 {
 		p.phase("timing handshakes", cfg.Handshakes)
 		d, err := timeJoins(ctx, cfg.Mode, addr, cfg.Handshakes, p)
@@ -189,17 +223,79 @@ func run(ctx context.Context, cfg Config, srv *chat.Server, addr string, p *prog
 		return res, err
 	}
 	defer room.close()
+	return res, measure(ctx, cfg, room, &res, p)
+}
+
+// measure runs the delivery in room and fills in res.
+func measure(ctx context.Context, cfg Config, room *Room, res *Result, p *progress) error {
 	p.phase("sending", cfg.Messages)
-	d, err := room.deliver(ctx, cfg.Messages, cfg.Size, p)
+	d, err := room.deliver(ctx, cfg.Messages, cfg.Duration, cfg.Size, p)
 	if err != nil {
-		return res, err
+		return err
 	}
+	res.Messages = int(d.Delivered) / (cfg.Clients - 1)
 	res.Delivered = d.Delivered
 	res.Seconds = d.Elapsed.Seconds()
 	res.MsgsPerSec = float64(d.Delivered) / res.Seconds
 	res.MBPerSec = float64(d.Delivered) * float64(cfg.Size) / res.Seconds / 1e6
 	res.P50ms, res.P99ms = ms(d.P50), ms(d.P99)
-	return res, nil
+	return nil
+}
+
+// runRef measures the reference hub: joins, then the delivery.
+func runRef(ctx context.Context, cfg Config, p *progress) (Result, error) {
+	res := Result{Target: cfg.Target, Mode: cfg.Mode.String(), Clients: cfg.Clients, Size: cfg.Size}
+	hub, addr, ccfg, err := startRef(cfg.Mode, cfg.Key)
+	if err != nil {
+		return res, err
+	}
+	defer hub.close()
+	if cfg.Handshakes > 0 {
+		p.phase("timing handshakes", cfg.Handshakes)
+		times := make([]time.Duration, cfg.Handshakes)
+		for i := range times {
+			start := time.Now()
+			c, err := dialRef(addr, ccfg, "hs")
+			if err != nil {
+				return res, err
+			}
+			times[i] = time.Since(start)
+			c.Close()
+			p.add(1)
+		}
+		res.HandshakeP50ms = ms(median(times))
+	}
+	p.phase("joining the room", cfg.Clients)
+	room, err := openRefRoom(addr, ccfg, cfg.Clients, p)
+	if err != nil {
+		return res, err
+	}
+	defer room.close()
+	return res, measure(ctx, cfg, room, &res, p)
+}
+
+// timeDecrypts times n RSA-2048 OAEP decryptions of a wrapped session key
+// and returns the median.
+func timeDecrypts(key *rsa.PrivateKey, n int, p *progress) (time.Duration, error) {
+	wrapped, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, &key.PublicKey, make([]byte, protocol.SessionKeySize), nil)
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	times := make([]time.Duration, n)
+	for i := range times {
+		start := time.Now()
+		if _, err := rsa.DecryptOAEP(sha256.New(), nil, key, wrapped, nil); err != nil {
+			return 0, fmt.Errorf("bench: %w", err)
+		}
+		times[i] = time.Since(start)
+		p.add(1)
+	}
+	return median(times), nil
+}
+
+func median(times []time.Duration) time.Duration {
+	slices.Sort(times)
+	return times[len(times)/2]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

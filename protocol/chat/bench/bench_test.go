@@ -79,10 +79,58 @@ func TestRunBothModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := out.String()
-	for _, want := range []string{"msgs/s", "bytes/idle client", "plain", "secure", "secure/plain: "} {
+	for _, want := range []string{"msgs/s", "bytes/idle", "plain", "secure", "secure/plain (chatlab): ", "join p50, secure: "} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
+	}
+}
+
+// TestReferenceHub runs the reference hub in both modes, with the same
+// lean clients, and the table gives the chatlab/reference ratios.
+func TestReferenceHub(t *testing.T) {
+	var results []Result
+	for _, mode := range []chat.Mode{chat.Plain, chat.Secure} {
+		for _, target := range []string{TargetChatlab, TargetRef} {
+			cfg := small(t, mode)
+			cfg.Target, cfg.Idle = target, -1
+			r, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("%s %s: %v", target, mode, err)
+			}
+			if r.Target != target || r.Delivered != 2*300 || r.MsgsPerSec <= 0 || r.HandshakeP50ms <= 0 {
+				t.Errorf("%s %s: implausible result %+v", target, mode, r)
+			}
+			results = append(results, r)
+		}
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, results...); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"reference", "TLS 1.3", "TCP", "chatlab/reference, plain: ", "chatlab/reference, secure: ", "× a TLS 1.3 join"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if len([]rune(line)) > 100 {
+			t.Errorf("line over 100 columns: %q", line)
+		}
+	}
+}
+
+// TestTimedRun sends for a duration instead of a count: every receiver
+// gets all that was sent, whatever the count came to.
+func TestTimedRun(t *testing.T) {
+	cfg := small(t, chat.Plain)
+	cfg.Messages, cfg.Duration, cfg.Handshakes, cfg.Idle = 0, 100*time.Millisecond, -1, -1
+	r, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Messages < 1 || r.Delivered != int64(2*r.Messages) {
+		t.Fatalf("timed run: %d messages, %d delivered", r.Messages, r.Delivered)
 	}
 }
 
@@ -90,6 +138,7 @@ func TestConfigRefused(t *testing.T) {
 	for _, cfg := range []Config{
 		{Clients: 1},
 		{Messages: -1},
+		{Target: "nginx"},
 		{Size: MinSize - 1},
 		{Size: protocol.MaxMessage + 1},
 	} {

@@ -15,7 +15,7 @@ func Median(runs []Result) (Result, error) {
 	}
 	out := runs[0]
 	for _, r := range runs[1:] {
-		if r.Mode != out.Mode || r.Clients != out.Clients || r.Messages != out.Messages || r.Size != out.Size {
+		if r.Target != out.Target || r.Mode != out.Mode || r.Clients != out.Clients || r.Size != out.Size {
 			return Result{}, fmt.Errorf("bench: cannot combine %s/%d and %s/%d runs", out.Mode, out.Clients, r.Mode, r.Clients)
 		}
 	}
@@ -31,6 +31,9 @@ func Median(runs []Result) (Result, error) {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	out.Rounds = len(runs)
+	out.Messages = int(pick(func(r Result) float64 { return float64(r.Messages) }))
+	out.Delivered = int64(pick(func(r Result) float64 { return float64(r.Delivered) }))
+	out.RSADecryptP50ms = pick(func(r Result) float64 { return r.RSADecryptP50ms })
 	out.Seconds = pick(func(r Result) float64 { return r.Seconds })
 	out.MsgsPerSec = pick(func(r Result) float64 { return r.MsgsPerSec })
 	out.MBPerSec = pick(func(r Result) float64 { return r.MBPerSec })
@@ -38,5 +41,12 @@ func Median(runs []Result) (Result, error) {
 	out.P99ms = pick(func(r Result) float64 { return r.P99ms })
 	out.HandshakeP50ms = pick(func(r Result) float64 { return r.HandshakeP50ms })
 	out.BytesPerIdleClient = pick(func(r Result) float64 { return r.BytesPerIdleClient })
+	if out.MsgsPerSec > 0 {
+		lo, hi := runs[0].MsgsPerSec, runs[0].MsgsPerSec
+		for _, r := range runs {
+			lo, hi = min(lo, r.MsgsPerSec), max(hi, r.MsgsPerSec)
+		}
+		out.SpreadPct = 100 * (hi - lo) / 2 / out.MsgsPerSec
+	}
 	return out, nil
 }

@@ -22,37 +22,75 @@ func WriteJSON(w io.Writer, results ...Result) error {
 	return nil
 }
 
-// WriteTable writes the results as a table. With a plain and a secure
-// result it adds the secure/plain ratios.
+// WriteTable writes the results as a table, then the ratios it can
+// work out: chatlab against the reference hub in each mode, chatlab's
+// handshake against a bare RSA decryption and a TLS 1.3 handshake, and
+// secure against plain.
 func WriteTable(w io.Writer, results ...Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tclients\tmessages\tsize\tmsgs/s\tMB/s\tp50 ms\tp99 ms\thandshake p50 ms\tidle clients\tbytes/idle client\t")
+	fmt.Fprintln(tw, "server\tmode\tclients\tsize\tmsgs/s\t±%\tMB/s\tp50 ms\tp99 ms\tjoin p50 ms\tbytes/idle\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%.1f\t%.3f\t%.3f\t%.3f\t%d\t%.0f\t\n",
-			r.Mode, r.Clients, r.Messages, r.Size, r.MsgsPerSec, r.MBPerSec,
-			r.P50ms, r.P99ms, r.HandshakeP50ms, r.IdleClients, r.BytesPerIdleClient)
+		idle := "-"
+		if r.IdleClients > 0 {
+			idle = fmt.Sprintf("%.0f", r.BytesPerIdleClient)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.3f\t%.3f\t%.3f\t%s\t\n",
+			r.Target, modeLabel(r), r.Clients, r.Size, r.MsgsPerSec, r.SpreadPct, r.MBPerSec,
+			r.P50ms, r.P99ms, r.HandshakeP50ms, idle)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(results) > 0 && results[0].Rounds > 1 {
-		fmt.Fprintf(w, "each figure is the median of %d rounds, the modes alternating\n", results[0].Rounds)
+	find := func(target, mode string) *Result {
+		for i := range results {
+			if results[i].Target == target && results[i].Mode == mode {
+				return &results[i]
+			}
+		}
+		return nil
 	}
-	var plain, secure *Result
-	for i := range results {
-		switch results[i].Mode {
-		case "plain":
-			plain = &results[i]
-		case "secure":
-			secure = &results[i]
+	var err error
+	say := func(format string, args ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, format+"\n", args...)
 		}
 	}
-	if plain != nil && secure != nil && plain.MsgsPerSec > 0 {
-		_, err := fmt.Fprintf(w, "secure/plain: %.2f× messages per second, %.2f× p50 latency\n",
-			secure.MsgsPerSec/plain.MsgsPerSec, secure.P50ms/plain.P50ms)
-		return err
+	if len(results) > 0 && results[0].Rounds > 1 {
+		say("each figure is the median of %d rounds, the servers and modes alternating;", results[0].Rounds)
+		say("±%% is half the range of msgs/s over the rounds, in per cent of the median")
 	}
-	return nil
+	for _, mode := range []string{"plain", "secure"} {
+		c, r := find(TargetChatlab, mode), find(TargetRef, mode)
+		if c != nil && r != nil && r.MsgsPerSec > 0 {
+			say("chatlab/reference, %s: %.2f× messages per second, %.2f× p50 latency",
+				modeLabel(*c), c.MsgsPerSec/r.MsgsPerSec, c.P50ms/r.P50ms)
+		}
+	}
+	if c := find(TargetChatlab, "secure"); c != nil && c.RSADecryptP50ms > 0 {
+		line := fmt.Sprintf("join p50, secure: %.2f× a bare RSA-2048 OAEP decryption (%.3f ms)",
+			c.HandshakeP50ms/c.RSADecryptP50ms, c.RSADecryptP50ms)
+		if r := find(TargetRef, "secure"); r != nil && r.HandshakeP50ms > 0 {
+			line += fmt.Sprintf(", %.2f× a TLS 1.3 join", c.HandshakeP50ms/r.HandshakeP50ms)
+		}
+		say("%s", line)
+	}
+	plain, secure := find(TargetChatlab, "plain"), find(TargetChatlab, "secure")
+	if plain != nil && secure != nil && plain.MsgsPerSec > 0 {
+		say("secure/plain (chatlab): %.2f× messages per second, %.2f× p50 latency",
+			secure.MsgsPerSec/plain.MsgsPerSec, secure.P50ms/plain.P50ms)
+	}
+	return err
+}
+
+// modeLabel names the mode, and for the reference hub what carries it.
+func modeLabel(r Result) string {
+	if r.Target != TargetRef {
+		return r.Mode
+	}
+	if r.Mode == "secure" {
+		return "TLS 1.3"
+	}
+	return "TCP"
 }
 
 // progressInterval is how often the progress line redraws.

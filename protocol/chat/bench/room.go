@@ -3,9 +3,12 @@ package bench
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +17,8 @@ import (
 
 	"chatlab/protocol/chat"
 )
+
+var _ client = (*chat.Client)(nil)
 
 // Flow control. The server drops a member whose queue overflows
 // (chat.DefaultQueueLimit lines), so the sender keeps at most window
@@ -39,11 +44,20 @@ const (
 // Room is a server with joined clients: the first member sends, all the
 // others receive.
 type Room struct {
-	mode      chat.Mode
-	srv       *chat.Server
-	clients   []*chat.Client
+	clients   []client
 	shutdown  func() error // set when the room owns its server
 	closeOnce sync.Once
+}
+
+// client is the lean load generator's view of a connection, the same for
+// chatlab (a chat.Client, read with ReadRaw: no sanitising or parsing)
+// and for the reference hub (a line reader over TCP or TLS), so both
+// servers are driven by clients of the same cost.
+type client interface {
+	SendBatch(lines ...string) error
+	ReadRaw() (string, error)
+	NetConn() net.Conn
+	Close() error
 }
 
 // Delivery is what one Deliver measured.
@@ -75,16 +89,67 @@ func NewRoom(ctx context.Context, mode chat.Mode, key *rsa.PrivateKey, clients i
 	return r, nil
 }
 
+// NewRefRoom is NewRoom on the reference hub: plain TCP, or TLS 1.3 with
+// an RSA-2048 certificate for key in secure mode.
+func NewRefRoom(mode chat.Mode, key *rsa.PrivateKey, clients int) (*Room, error) {
+	if clients < 2 {
+		return nil, fmt.Errorf("bench: a room of %d: it needs a sender and a receiver", clients)
+	}
+	hub, addr, ccfg, err := startRef(mode, key)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openRefRoom(addr, ccfg, clients, nil)
+	if err != nil {
+		hub.close()
+		return nil, err
+	}
+	r.shutdown = hub.close
+	return r, nil
+}
+
+// startRef starts the reference hub for mode, and returns the clients'
+// TLS configuration (nil for TCP).
+func startRef(mode chat.Mode, key *rsa.PrivateKey) (*refHub, string, *tls.Config, error) {
+	var scfg, ccfg *tls.Config
+	if mode == chat.Secure {
+		var err error
+		if scfg, ccfg, err = refTLS(key); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	hub, addr, err := startRefHub(scfg)
+	return hub, addr, ccfg, err
+}
+
+// openRefRoom joins clients members to the reference hub at addr.
+func openRefRoom(addr string, cfg *tls.Config, clients int, p *progress) (*Room, error) {
+	r := &Room{}
+	for i := range clients {
+		c, err := dialRef(addr, cfg, memberName(i))
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.clients = append(r.clients, c)
+		p.add(1)
+	}
+	return r, nil
+}
+
+func memberName(i int) string {
+	if i == 0 {
+		return senderName
+	}
+	return fmt.Sprintf("%s%d", receiverPrefix, i)
+}
+
 // openRoom joins clients members to srv, one after another, and waits
 // until the server has them all.
 func openRoom(ctx context.Context, mode chat.Mode, srv *chat.Server, addr string, clients int, p *progress) (*Room, error) {
-	r := &Room{mode: mode, srv: srv}
+	r := &Room{}
 	for i := range clients {
-		name := senderName
-		if i > 0 {
-			name = fmt.Sprintf("%s%d", receiverPrefix, i)
-		}
-		c, err := join(ctx, mode, addr, name)
+		c, err := join(ctx, mode, addr, memberName(i))
 		if err != nil {
 			r.close()
 			return nil, err
@@ -108,12 +173,12 @@ func join(ctx context.Context, mode chat.Mode, addr, name string) (*chat.Client,
 	c.NetConn().SetReadDeadline(time.Now().Add(waitTimeout))
 	defer c.NetConn().SetReadDeadline(time.Time{})
 	for {
-		l, err := c.Receive()
+		s, err := c.ReadRaw()
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("bench: %s got no greeting: %w", name, err)
 		}
-		if l.Notice && strings.HasPrefix(l.Text, "you are ") {
+		if strings.HasPrefix(s, "* you are ") {
 			return c, nil
 		}
 	}
@@ -141,13 +206,14 @@ func (r *Room) close() {
 // every receiver has them all. A message lost, repeated or out of order
 // is an error: the numbers are only worth something if delivery is right.
 func (r *Room) Deliver(ctx context.Context, messages, size int) (Delivery, error) {
-	return r.deliver(ctx, messages, size, nil)
+	return r.deliver(ctx, messages, 0, size, nil)
 }
 
 // flight is the shared state of one delivery.
 type flight struct {
 	base     time.Time
-	messages int
+	messages atomic.Int64 // how many are sent: set before the last batch when the run is timed
+	duration time.Duration
 	got      []atomic.Int64 // per receiver
 	credit   chan struct{}  // poked when a receiver finishes a batch
 	failed   chan struct{}  // closed at the first error
@@ -174,24 +240,30 @@ func (f *flight) firstError() error {
 }
 
 func (f *flight) slowest() int64 {
-	least := int64(f.messages)
+	least := f.messages.Load()
 	for i := range f.got {
 		least = min(least, f.got[i].Load())
 	}
 	return least
 }
 
-func (r *Room) deliver(ctx context.Context, messages, size int, p *progress) (Delivery, error) {
+// deliver sends messages, or, with messages 0, as many as fit in
+// duration.
+func (r *Room) deliver(ctx context.Context, messages int, duration time.Duration, size int, p *progress) (Delivery, error) {
 	if size < MinSize {
 		return Delivery{}, fmt.Errorf("bench: a %d-byte message has no room for the %d-byte stamp", size, MinSize)
 	}
 	receivers := r.clients[1:]
 	f := &flight{
 		base:     time.Now(),
-		messages: messages,
+		duration: duration,
 		got:      make([]atomic.Int64, len(receivers)),
 		credit:   make(chan struct{}, 1),
 		failed:   make(chan struct{}),
+	}
+	f.messages.Store(int64(messages))
+	if messages == 0 {
+		f.messages.Store(math.MaxInt64)
 	}
 	f.unblock = func() {
 		for _, c := range receivers {
@@ -201,11 +273,11 @@ func (r *Room) deliver(ctx context.Context, messages, size int, p *progress) (De
 	lat := make([][]time.Duration, len(receivers))
 	var wg sync.WaitGroup
 	for i, c := range receivers {
-		lat[i] = make([]time.Duration, messages)
+		lat[i] = make([]time.Duration, 0, max(messages, 1024))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := f.receive(c, &f.got[i], lat[i]); err != nil {
+			if err := f.receive(c, &f.got[i], &lat[i]); err != nil {
 				f.fail(fmt.Errorf("bench: %s%d: %w", receiverPrefix, i+1, err))
 			}
 		}()
@@ -236,22 +308,26 @@ func (r *Room) deliver(ctx context.Context, messages, size int, p *progress) (De
 }
 
 // send sends the messages, batch at a time, keeping within the window.
-func (f *flight) send(c *chat.Client, size int, p *progress) error {
+func (f *flight) send(c client, size int, p *progress) error {
 	lines := make([]string, 0, batch)
 	buf := make([]byte, size)
 	for i := MinSize; i < size; i++ {
 		buf[i] = 'x'
 	}
-	for seq := 0; seq < f.messages; {
-		for int64(seq)-f.slowest() > window-batch {
+	start := time.Now()
+	for seq := int64(0); seq < f.messages.Load(); {
+		for seq-f.slowest() > window-batch {
 			select {
 			case <-f.credit:
 			case <-f.failed:
 				return nil
 			}
 		}
+		if f.duration > 0 && time.Since(start) >= f.duration {
+			f.messages.Store(seq + batch) // this batch is the last
+		}
 		lines = lines[:0]
-		for k := 0; k < batch && seq < f.messages; k++ {
+		for k := 0; k < batch && seq < f.messages.Load(); k++ {
 			stamp(buf, uint64(seq), time.Since(f.base))
 			lines = append(lines, string(buf))
 			seq++
@@ -266,32 +342,30 @@ func (f *flight) send(c *chat.Client, size int, p *progress) error {
 
 // receive reads until it has every message, checking that each comes in
 // order, and records its latency.
-func (f *flight) receive(c *chat.Client, got *atomic.Int64, lat []time.Duration) error {
-	for n := 0; n < f.messages; {
-		l, err := c.Receive()
+func (f *flight) receive(c client, got *atomic.Int64, lat *[]time.Duration) error {
+	for n := int64(0); n < f.messages.Load(); {
+		s, err := c.ReadRaw()
 		if err != nil {
-			return fmt.Errorf("after %d of %d messages: %w", n, f.messages, err)
+			return fmt.Errorf("after %d messages: %w", n, err)
 		}
-		if l.Notice {
-			if strings.Contains(l.Text, "disconnected") {
-				return fmt.Errorf("after %d of %d messages: the server says %q", n, f.messages, l.Text)
+		text, ok := strings.CutPrefix(s, senderName+": ")
+		if !ok {
+			if strings.HasPrefix(s, "* ") && strings.Contains(s, "disconnected") {
+				return fmt.Errorf("after %d messages: the server says %q", n, s)
 			}
 			continue
 		}
-		if l.From != senderName {
-			continue
-		}
-		seq, sent, err := unstamp(l.Text)
+		seq, sent, err := unstamp(text)
 		if err != nil {
 			return err
 		}
 		if seq != uint64(n) {
 			return fmt.Errorf("message %d arrived when %d was due: delivery is broken", seq, n)
 		}
-		lat[n] = time.Since(f.base) - sent
+		*lat = append(*lat, time.Since(f.base)-sent)
 		n++
-		got.Store(int64(n))
-		if n%batch == 0 || n == f.messages {
+		got.Store(n)
+		if n%batch == 0 || n == f.messages.Load() {
 			select {
 			case f.credit <- struct{}{}:
 			default:

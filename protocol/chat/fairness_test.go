@@ -1,0 +1,302 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"chatlab/protocol"
+)
+
+// readUntil reads raw lines from conn until one equals want, resetting
+// the deadline whenever a line comes, so a slow machine is not a failure.
+func readUntil(conn protocol.MessageConn, want string) error {
+	for {
+		conn.NetConn().SetReadDeadline(time.Now().Add(e2eDeadline))
+		s, err := conn.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if s == want {
+			return nil
+		}
+	}
+}
+
+// TestFloodingMemberSlowed is the second attack: a member sends 3000
+// lines of 3.9 KB as fast as TCP allows, while alice and bob read at full
+// speed. Both get every line, in order, and nobody is dropped: the
+// server reads the flood only as fast as the room takes it.
+func TestFloodingMemberSlowed(t *testing.T) {
+	const lines = 3000
+	text := strings.Repeat("f", 3900)
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv, addr, alice, bob := hardPair(t, Config{Mode: mode})
+			flooder, _ := rawJoin(t, mode, addr, "flood")
+			e2eExpect(t, alice, "* flood joined")
+			e2eExpect(t, bob, "* flood joined")
+			go func() {
+				batch := make([]string, 100)
+				for i := 0; i < lines; i += len(batch) {
+					for k := range batch {
+						batch[k] = fmt.Sprintf("%05d %s", i+k, text)
+					}
+					if flooder.WriteMessages(batch...) != nil {
+						return
+					}
+				}
+			}()
+			var wg sync.WaitGroup
+			errs := make(chan error, 2)
+			for _, c := range []*Client{alice, bob} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := 0; n < lines; {
+						c.NetConn().SetReadDeadline(time.Now().Add(e2eDeadline))
+						l, err := c.Receive()
+						if err != nil {
+							errs <- fmt.Errorf("after %d of %d lines: %w", n, lines, err)
+							return
+						}
+						if l.Notice {
+							errs <- fmt.Errorf("after %d lines: notice %q", n, l.Text)
+							return
+						}
+						if want := fmt.Sprintf("%05d ", n); l.From != "flood" || !strings.HasPrefix(l.Text, want) {
+							errs <- fmt.Errorf("got %s: %.10q, want line %d", l.From, l.Text, n)
+							return
+						}
+						n++
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			stillTalking(t, srv, alice, bob, "alice", "bob", "flood")
+		})
+	}
+}
+
+// TestSlowMemberToldWhy drops a member that stops reading, then lets it
+// read: in the client and on netcat, what it gets ends with whole lines
+// and then the notice that says why, before the close.
+func TestSlowMemberToldWhy(t *testing.T) {
+	const want = "* error: you were disconnected: too slow to keep up"
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv, addr, alice, bob := hardPair(t, Config{Mode: mode, WriteTimeout: 500 * time.Millisecond})
+			slow, _ := rawJoin(t, mode, addr, "slow")
+			e2eExpect(t, alice, "* slow joined")
+			msg := strings.Repeat("s", protocol.MaxMessage)
+			done := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					if alice.Send(msg) != nil {
+						return
+					}
+				}
+			}()
+			e2eExpect(t, bob, "* slow was disconnected: too slow to keep up")
+			close(done)
+			var last string
+			for {
+				slow.NetConn().SetReadDeadline(time.Now().Add(e2eDeadline))
+				s, err := slow.ReadMessage()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("slow, after %.30q: %v", last, err)
+				}
+				if s != want && s != "alice: "+msg && !strings.HasPrefix(s, "* ") {
+					t.Fatalf("slow got a broken line %.40q (%d bytes)", s, len(s))
+				}
+				last = s
+			}
+			if last != want {
+				t.Fatalf("slow's last line is %.60q, want %q", last, want)
+			}
+			stillTalking(t, srv, alice, bob, "alice", "bob")
+		})
+	}
+}
+
+// TestBurstLeavesNoMemory is the third attack: 200 lines of 3990 bytes to
+// 1000 members who read them all. Afterwards, with every member still
+// joined, the heap after a GC is at most maxBurstResidue per member above
+// where it was before the burst: every buffer the burst grew is back to
+// its idle size. (Before this bound, about 280 KB per member stayed.)
+// Under the race detector the room is 200 members, so the run stays short.
+func TestBurstLeavesNoMemory(t *testing.T) {
+	members := 1000
+	if raceEnabled {
+		members = 200
+	}
+	const (
+		lines = 200
+		// maxBurstResidue allows for what the test's own clients keep:
+		// a secure client's plaintext buffer grows to the line it read.
+		maxBurstResidue = 8 << 10
+	)
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv, addr := e2eServer(t, Config{Mode: mode})
+			conns := make([]protocol.MessageConn, members)
+			for i := range conns {
+				conns[i], _ = rawJoin(t, mode, addr, fmt.Sprintf("m%04d", i))
+			}
+			sender, _ := rawJoin(t, mode, addr, "sender")
+			e2eWaitMembers(t, srv, members+1)
+			for i, c := range conns {
+				if err := readUntil(c, "* sender joined"); err != nil {
+					t.Fatalf("m%04d: %v", i, err)
+				}
+			}
+			before := heapInUse()
+
+			text := strings.Repeat("b", 3990)
+			go func() {
+				for i := range lines {
+					if sender.WriteMessages(fmt.Sprintf("%03d%s", i, text[3:])) != nil {
+						return
+					}
+				}
+			}()
+			var wg sync.WaitGroup
+			errs := make(chan error, members)
+			for i, c := range conns {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := readUntil(c, fmt.Sprintf("sender: %03d%s", lines-1, text[3:])); err != nil {
+						errs <- fmt.Errorf("m%04d: %w", i, err)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			e2eWaitMembers(t, srv, members+1)
+			after := heapInUse()
+			per := (int64(after) - int64(before)) / int64(members)
+			t.Logf("%s: %d bytes per member left after the burst", mode, per)
+			if per > maxBurstResidue {
+				t.Fatalf("%d bytes per member stay after the burst, more than %d", per, maxBurstResidue)
+			}
+		})
+	}
+}
+
+// heapInUse is the heap and goroutine stacks in use after the garbage
+// collector has run twice (the second run empties sync.Pool's victims).
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc + ms.StackInuse
+}
+
+// TestUnconfirmedSessionFails is the fourth attack: a server that sends a
+// hello with a key it does not hold, reads the key exchange and closes, as
+// the real server does when the key does not unwrap. The client must not
+// report success; likewise for a first record that does not open.
+func TestUnconfirmedSessionFails(t *testing.T) {
+	key := e2eKey(t, "server-key.pem")
+	for name, after := range map[string]func(net.Conn){
+		"closes":       func(net.Conn) {},
+		"bad record":   func(c net.Conn) { c.Write(protocol.AppendRecord(nil, protocol.TypeData, make([]byte, 40))) },
+		"stays silent": func(c net.Conn) { time.Sleep(200 * time.Millisecond) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				body, _ := protocol.MarshalHello(&key.PublicKey, protocol.SuiteAES128GCM)
+				c.Write(protocol.AppendRecord(nil, protocol.TypeHello, body))
+				io.ReadFull(c, make([]byte, protocol.RecordHeaderLen+protocol.WrappedKeySize))
+				after(c)
+			}()
+			_, err = Dial(context.Background(), ClientConfig{Mode: Secure, Addr: ln.Addr().String(), Name: "alice", Timeout: time.Second})
+			if !errors.Is(err, ErrNotConfirmed) {
+				t.Fatalf("Dial = %v, want %v", err, ErrNotConfirmed)
+			}
+		})
+	}
+}
+
+// TestInvisibleCharactersShown is the fifth attack: each invisible or
+// direction-changing character, sent in a message, reaches the other
+// members in the visible form, whatever their client does with it.
+func TestInvisibleCharactersShown(t *testing.T) {
+	invisibles := []rune{0x200e, 0x200f, 0x061c, 0x2028, 0x2029, 0x200b, 0xfeff, 0xe0000, 0xe0041, 0xe007f, 0x202e, 0x2066}
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			_, addr := e2eServer(t, Config{Mode: mode})
+			alice := e2eClient(t, mode, addr, "alice")
+			bob, _ := rawJoin(t, mode, addr, "bob")
+			e2eExpect(t, alice, "* bob joined")
+			for _, r := range invisibles {
+				alice.Send("a" + string(r) + "b")
+				want := fmt.Sprintf("alice: a<U+%04X>b", r)
+				if err := readUntil(bob, want); err != nil {
+					t.Fatalf("U+%04X: %v", r, err)
+				}
+			}
+		})
+	}
+}
+
+// TestServerLogSaysWhatHappened checks two log lines: a plain client at a
+// secure server is logged as one, and a /nick change is logged.
+func TestServerLogSaysWhatHappened(t *testing.T) {
+	var log syncLog
+	_, addr := e2eServer(t, Config{Mode: Secure, Log: log.logger()})
+	if _, err := Dial(context.Background(), ClientConfig{Mode: Plain, Addr: addr, Name: "alice"}); !errors.Is(err, ErrServerIsSecure) {
+		t.Fatalf("plain client at a secure server: %v", err)
+	}
+	bob := e2eClient(t, Secure, addr, "bob")
+	bob.Send("/nick robert")
+	e2eExpect(t, bob, "* bob is now known as robert")
+	bob.Send("/quit")
+	e2eExpect(t, bob, "* bye")
+	waitFor(t, "the log lines", func() string {
+		got := log.String()
+		for _, want := range []string{"a plain-mode client at this secure server", "bob is now known as robert"} {
+			if !strings.Contains(got, want) {
+				return fmt.Sprintf("no %q in:\n%s", want, got)
+			}
+		}
+		if strings.Contains(got, "refuses the server's key") {
+			return "the plain client is logged as one that refused the key:\n" + got
+		}
+		return ""
+	})
+}
