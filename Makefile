@@ -30,6 +30,9 @@ test: vet fmt-check
 demo: build
 	$(BIN)/lesson 1 --auto
 	$(BIN)/lesson 2 --auto
+	@echo
+	@echo "The same lessons in a browser, for a projector: $(BIN)/lesson 1 --web 127.0.0.1:8080"
+	@echo "(and lesson 2), then open http://127.0.0.1:8080/; sniff --web does the same for a capture."
 
 # Every Fuzz* target in every package, FUZZTIME each, starting from the
 # seeds in testdata/ (and any corpus go test has saved there).
