@@ -276,23 +276,40 @@ func plural(n int, word string) string {
 // safe is network text made safe for a terminal, without quotes.
 func safe(s string) string { return protocol.Sanitize(s) }
 
-// wrap breaks s into lines of at most width runes at spaces; lines after
-// the first are for a hanging indent of hang runes, so they get width-hang.
+// wrap breaks s into lines at spaces: the first of at most first runes,
+// the rest of at most width-hang, for a hanging indent of hang. A word
+// longer than a line is cut where the line ends. It walks s once.
 func wrap(s string, first, width, hang int) []string {
-	var lines []string
 	limit := first
-	for utf8.RuneCountInString(s) > limit && limit > 10 {
-		r := []rune(s)
-		i := limit
-		for i > limit/2 && r[i] != ' ' {
-			i--
-		}
-		if r[i] != ' ' {
-			i = limit
-		}
-		lines = append(lines, strings.TrimRight(string(r[:i]), " "))
-		s = strings.TrimLeft(string(r[i:]), " ")
-		limit = width - hang
+	if utf8.RuneCountInString(s) <= limit || limit <= 10 {
+		return []string{s}
 	}
-	return append(lines, s)
+	var lines []string
+	for {
+		// Find where the line must end: after limit runes, at the last
+		// space before that if there is one in its second half.
+		n, cutAt, space := 0, len(s), -1
+		for i, r := range s {
+			if n == limit {
+				cutAt = i
+				break
+			}
+			if r == ' ' && n >= limit/2 {
+				space = i
+			}
+			n++
+		}
+		if cutAt == len(s) {
+			return append(lines, s)
+		}
+		if space > 0 {
+			cutAt = space
+		}
+		lines = append(lines, strings.TrimRight(s[:cutAt], " "))
+		s = strings.TrimLeft(s[cutAt:], " ")
+		limit = width - hang
+		if s == "" {
+			return lines
+		}
+	}
 }
