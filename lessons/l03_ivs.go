@@ -131,7 +131,7 @@ func stepOriginal(ctx context.Context, e *Env) error {
 		return stepRealOriginal(ctx, e)
 	}
 	e.note("This step runs chatlab's Go model of the original format. The real C program can run too, as root:")
-	e.note("  lesson 3 --original ../shared/peers/original-c   (its source: built with gcc and libssl-dev)")
+	e.note("  lesson 3 --original DIR   (DIR: the original program's source; built with gcc and libssl-dev)")
 	e.banner("Live: the original C program's format on loopback; the sniffer works alone, with no key")
 	var out strings.Builder
 	// The sniffer's report goes to out: the step shows its IV-reuse part
@@ -163,12 +163,16 @@ func stepOriginal(ctx context.Context, e *Env) error {
 // recoverySection keeps the IV-reuse lines of the sniffer's report.
 func recoverySection(report string) string {
 	var keep []string
-	on := false
+	on, warning := false, false
 	for _, l := range strings.Split(report, "\n") {
-		if strings.Contains(l, "IV reuse recovery") {
+		plain := sgrSeq.ReplaceAllString(l, "")
+		if strings.Contains(plain, "IV reuse recovery") {
 			on = true
 		}
-		if on || strings.HasPrefix(strings.TrimSpace(l), "IV reuse: ") {
+		// A warning the sniffer wrapped goes on in lines indented two more.
+		continued := warning && strings.HasPrefix(plain, "        ")
+		warning = strings.HasPrefix(strings.TrimSpace(plain), "IV reuse: ") || continued
+		if on || warning {
 			keep = append(keep, l)
 		}
 	}

@@ -52,8 +52,8 @@ func OpenKeyLog(warn io.Writer) (*KeyLogWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("protocol: key log named by %s: %w", KeyLogEnv, err)
 	}
-	fmt.Fprintf(warn, "warning: %s is set: the session key of every secure connection is written to %s;"+
-		" whoever reads that file can decrypt those sessions\n", KeyLogEnv, path)
+	fmt.Fprintf(warn, "warning: %s is set: session keys are written to\n  %s\n"+
+		"  whoever reads that file can decrypt those sessions\n", KeyLogEnv, path)
 	return NewKeyLogWriter(f), nil
 }
 

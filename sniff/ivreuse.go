@@ -171,6 +171,11 @@ func (t *Tap) recoverReuse(c *conn) {
 			u := event.Recovered{Number: f.N, Dir: event.Dir(f.Dir), Plain: f.Plain, Grades: make([]event.Grade, len(f.Grade))}
 			for i, x := range f.Grade {
 				u.Grades[i] = gradeOf(x)
+				// Chat text is printable: a likely byte that is not
+				// cannot be right, and is shown as unknown.
+				if u.Grades[i] == event.Likely && !printableByte(f.Plain[i]) {
+					u.Grades[i] = event.Unknown
+				}
 			}
 			for _, fl := range f.Fields {
 				u.Fields = append(u.Fields, event.RecoveredField{Name: fl.Name, Start: fl.Start, End: fl.End})

@@ -238,11 +238,26 @@ func TestDamagedFilesUnderMemoryLimit(t *testing.T) {
 	// glibc reserves each thread's stack as the stack limit says (8 MiB
 	// by default): a small one keeps a busy runtime's threads from
 	// spending the address space the test is about.
-	cmd := exec.Command(prlimit, "--as="+strconv.Itoa(addressSpaceLimit), "--stack="+strconv.Itoa(threadStack), os.Args[0],
-		"-test.run=^(TestDamagedFiles|TestManyInterfacesCostNoMemory)$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "SNIFF_LIMIT_CHILD=1", "GOMAXPROCS=2")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestDamagedFiles") || !strings.Contains(string(out), "--- PASS: TestManyInterfacesCostNoMemory") {
+	run := func() (string, error) {
+		cmd := exec.Command(prlimit, "--as="+strconv.Itoa(addressSpaceLimit), "--stack="+strconv.Itoa(threadStack), os.Args[0],
+			"-test.run=^(TestDamagedFiles|TestManyInterfacesCostNoMemory)$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "SNIFF_LIMIT_CHILD=1", "GOMAXPROCS=2")
+		out, err := cmd.CombinedOutput()
+		if err == nil && !(strings.Contains(string(out), "--- PASS: TestDamagedFiles") &&
+			strings.Contains(string(out), "--- PASS: TestManyInterfacesCostNoMemory")) {
+			err = errors.New("the tests did not pass")
+		}
+		return string(out), err
+	}
+	// An allocation of what a file claims fails every time. Once in a
+	// while, on a loaded machine, the Go runtime's own reservation of
+	// address space fails at a few MB in use; that is tried once more.
+	out, err := run()
+	if err != nil && strings.Contains(out, "fatal error: out of memory") {
+		t.Logf("the child ran out of address space once; trying again:\n%.600s", out)
+		out, err = run()
+	}
+	if err != nil {
 		t.Fatalf("under a %d MB limit: %v\n%s", addressSpaceLimit>>20, err, out)
 	}
 }

@@ -116,7 +116,11 @@ func (t *Tap) keyExchange(c *conn, record, body []byte) {
 func (t *Tap) sessionKey(c *conn, record, body []byte) ([]byte, event.Via) {
 	if t.cfg.KeyLog != nil {
 		if k, ok := t.cfg.KeyLog.Lookup(protocol.Transcript(c.helloRecord, record)); ok && len(k) == protocol.SessionKeySize {
+			t.keyLogged++
 			return k, event.ViaKeyLog
+		}
+		if t.cfg.Key == nil {
+			t.note(event.WarnWrongKey, "this session is not in the --keylog file: its records stay closed")
 		}
 	}
 	if t.cfg.Key == nil || !t.cfg.Key.PublicKey.Equal(c.hello.PublicKey) {

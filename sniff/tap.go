@@ -43,6 +43,8 @@ type Tap struct {
 	warn event.Warning
 	// plain is the buffer records are opened into.
 	plain []byte
+	// keyLogged counts the sessions the key log opened.
+	keyLogged int
 	// unwrapped remembers what each distinct wrapped key decrypted to
 	// (nil: it did not), so that each costs one RSA decryption.
 	unwrapped map[[32]byte][]byte
@@ -152,6 +154,10 @@ func (t *Tap) closeLocked(capture *event.CaptureStats) error {
 	}
 	for _, c := range t.order {
 		t.recoverReuse(c)
+	}
+	if t.cfg.KeyLog != nil && t.keyLogged == 0 {
+		t.emitWarning(nil, c2s, event.WarnWrongKey, "--keylog opened no session: none of the secure "+
+			"sessions seen from their start is in the key log")
 	}
 	if len(t.cfg.Cribs) > 0 && !t.anyReuse() {
 		t.emitWarning(nil, c2s, event.WarnNoReuse, "--crib was given, but no IV or nonce repeated under one key: "+

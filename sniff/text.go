@@ -36,3 +36,8 @@ func plural(n int, word string) string {
 	}
 	return strconv.Itoa(n) + " " + word + "s"
 }
+
+// printableByte reports whether b is printable ASCII or a line break.
+func printableByte(b byte) bool {
+	return b >= 0x20 && b < 0x7f || b == '\n' || b == '\r' || b == '\t'
+}

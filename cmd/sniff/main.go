@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -149,7 +150,7 @@ func sniffMain(args []string, stdout, stderr io.Writer) (err error) {
 		Stats:          o.stats,
 		Filter:         o.filter,
 		Count:          o.count,
-		LineBuffered:   o.lineBuffered,
+		LineBuffered:   o.lineBuffered || isTerminal(display), // a person watching sees each packet as it comes
 		PacketBuffered: o.packetBuffered,
 	}
 	if o.keyFile != "" {
@@ -215,12 +216,14 @@ func capture(ctx context.Context, o *options, cfg sniff.Config, stderr io.Writer
 	if errors.Is(err, sniff.ErrPermission) {
 		return hinted{err, "as root, or after: sudo setcap cap_net_raw+ep bin/sniff; -r FILE reads a capture"}
 	}
+	if _, ierr := net.InterfaceByName(o.iface); ierr != nil {
+		return hinted{fmt.Errorf("no interface %q", o.iface), "interfaces: " + interfaceNames() + " (sniff -D lists them)"}
+	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "sniff: %s\n", packets.Listening())
 	cfg.Live = true
-	cfg.LineBuffered = cfg.LineBuffered || isTerminal(cfg.Out)
 	var ps sniff.PipeStats
 	cfg.PipeStats = &ps
 	_, err = sniff.Run(ctx, packets, packets.LinkType(), cfg)
@@ -268,8 +271,8 @@ func readFile(ctx context.Context, name string, cfg sniff.Config, stderr io.Writ
 	var dmg *sniff.DamagedError
 	switch {
 	case errors.As(err, &dmg):
-		fmt.Fprintf(stderr, "sniff: warning: %s: %s (at byte %d, after %d packets); the rest is not read\n",
-			shown, dmg.Reason, dmg.Offset, dmg.Packets)
+		cli.Say(stderr, "sniff: warning: ", fmt.Sprintf("%s: %s; %d packets were read, the rest is not (byte %d)",
+			shown, dmg.Reason, dmg.Packets, dmg.Offset))
 		return nil
 	case errors.Is(err, sniff.ErrLinkType):
 		return fmt.Errorf("%s: %s", shown, strings.TrimPrefix(err.Error(), "sniff: "))

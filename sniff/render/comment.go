@@ -1,7 +1,6 @@
 package render
 
 import (
-	"strconv"
 	"strings"
 
 	"chatlab/sniff/event"
@@ -40,33 +39,37 @@ func (c *Comments) Take() string {
 // UnitComment is a unit in a few words: what it is and the text it
 // carries, then its warnings.
 func UnitComment(u *event.Unit) []string {
-	var out []string
-	head := ""
+	var head string
 	switch u.Kind {
+	case event.KindRaw:
+		if u.Note == "" {
+			return nil
+		}
+		head = u.Note
 	case event.KindLine:
 		head = "chatlab plain"
-	case event.KindRaw:
-		return nil
-	case event.KindLegacyFrame:
-		head = "original frame " + strconv.Itoa(u.Number)
-	case event.KindLegacyKey, event.KindLegacyKex:
-		head = "original " + u.Kind.String()
 	default:
-		head = "chatlab record " + strconv.Itoa(u.Number) + " " + u.Kind.String()
+		// The terminal's title line: "record 5 data, seq 1: 34 bytes of
+		// ciphertext and a 16-byte tag", "frame 3: iv all zero, …".
+		head = string(appendTitle(nil, u))
+		if u.Conn != nil && u.Conn.Proto == event.ProtoLegacy {
+			head = "original program " + head
+		} else {
+			head = "chatlab " + head
+		}
 	}
+	out := []string{head}
 	if m := u.Message; m != nil {
 		label, detail := MessageParts(m)
-		s := head + ": " + label + " " + detail
-		if m.Via != event.ViaWire {
-			s += " (" + m.Via.String() + ")"
+		if u.Kind == event.KindLine {
+			out[0] += " " + label + " " + detail
+		} else {
+			out = append(out, m.Via.String()+": "+label+" "+detail)
 		}
-		out = append(out, s)
-	} else if u.Kind != event.KindRecord && u.Kind != event.KindLegacyFrame {
-		out = append(out, head)
 	}
 	for _, k := range u.Keys {
 		if k.Name == "session key" {
-			out = append(out, head+": session key "+Hex(k.Bytes)+" ("+k.Via.String()+")")
+			out = append(out, "session key "+Hex(k.Bytes)+" ("+k.Via.String()+")")
 		}
 	}
 	for _, w := range u.Warnings {

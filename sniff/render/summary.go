@@ -108,10 +108,6 @@ func (t *Text) summary(s *event.Summary) {
 			}
 		}
 	}
-	if c := s.Capture; c != nil {
-		fmt.Fprintf(w, "\n%s received by filter, %s dropped by kernel\n",
-			pluralU(c.Received, "packet"), pluralU(c.Dropped, "packet"))
-	}
 }
 
 // entropyOf is the entropy of b in bits per byte.
@@ -131,9 +127,3 @@ func noun(n int, word string) string {
 	return word + "s"
 }
 
-func pluralU(n uint64, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.FormatUint(n, 10) + " " + word + "s"
-}
