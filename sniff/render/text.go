@@ -272,7 +272,9 @@ func (t *Text) message(m *event.Message, prefix string) {
 	first := Width - t.col - utf8.RuneCountInString(prefix+label) - 1
 	for i, s := range wrap(detail, first, Width, len(indent)+2) {
 		if i > 0 {
-			t.w.WriteString("\n" + indent + "  ")
+			t.w.WriteByte('\n')
+			t.w.WriteString(indent)
+			t.w.WriteString("  ")
 		}
 		t.pal.paint(t.w, t.pal.text, s)
 	}

@@ -264,6 +264,39 @@ func isText(b []byte) bool {
 	return true
 }
 
+// wrapASCII is wrap for text of one byte a rune: the line ends are found
+// by index, not by decoding.
+func wrapASCII(s string, first, rest int) []string {
+	var lines []string
+	limit := first
+	for len(s) > limit {
+		cutAt := limit
+		if sp := strings.LastIndexByte(s[limit/2:limit+1], ' '); sp >= 0 {
+			cutAt = limit/2 + sp
+		}
+		lines = append(lines, strings.TrimRight(s[:cutAt], " "))
+		s = strings.TrimLeft(s[cutAt:], " ")
+		limit = rest
+		if rest <= 10 {
+			break
+		}
+	}
+	if s != "" || len(lines) == 0 {
+		lines = append(lines, s)
+	}
+	return lines
+}
+
+// ascii reports whether s is all ASCII.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // plural writes a count and a noun, adding "s" unless the count is one:
 // "1 byte", "2 bytes".
 func plural(n int, word string) string {
@@ -281,7 +314,13 @@ func safe(s string) string { return protocol.Sanitize(s) }
 // longer than a line is cut where the line ends. It walks s once.
 func wrap(s string, first, width, hang int) []string {
 	limit := first
-	if utf8.RuneCountInString(s) <= limit || limit <= 10 {
+	if len(s) <= limit || limit <= 10 {
+		return []string{s} // no more runes than bytes
+	}
+	if ascii(s) {
+		return wrapASCII(s, first, width-hang)
+	}
+	if utf8.RuneCountInString(s) <= limit {
 		return []string{s}
 	}
 	var lines []string
