@@ -126,4 +126,3 @@ func noun(n int, word string) string {
 	}
 	return word + "s"
 }
-
