@@ -75,7 +75,8 @@ func (e *Env) eavesdrop(ctx context.Context, cfg eavesConfig) (*eavesdropper, er
 	case cfg.quiet:
 		out = io.Discard
 	}
-	scfg := sniff.Config{Out: out, Color: e.Color, Follow: true, Key: cfg.key, Cribs: cfg.cribs, Stats: cfg.stats, Live: true, LineBuffered: true}
+	scfg := sniff.Config{Out: out, Color: e.Color, Follow: true, Key: cfg.key, Cribs: cfg.cribs, Stats: cfg.stats,
+		Live: true, LineBuffered: true, Dumps: e.dumps}
 	if e.web != nil {
 		scfg.Sink = e.web
 	}

@@ -11,6 +11,7 @@ import (
 
 	"chatlab/lessons/attack"
 	"chatlab/sniff"
+	"chatlab/sniff/render"
 	"chatlab/sniff/web"
 )
 
@@ -53,6 +54,8 @@ type Env struct {
 	capture bool
 	pal     *palette
 	web     *web.View // the lesson's page, or nil
+	// dumps is the sniffer's full dumps, if the lesson asked for them.
+	dumps render.Dump
 	// legendSaid is set once the ✔/✘ legend has been printed.
 	legendSaid bool
 	// sniffCopy, if set, also receives the sniffer's output.

@@ -16,6 +16,7 @@ import (
 
 	"chatlab/lessons/attack"
 	"chatlab/protocol/weak"
+	"chatlab/sniff/render"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -600,5 +601,27 @@ func TestRenderForTheTerminal(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLessonHexDumps: the full dumps are there for those who ask for them
+// (lesson N --hex), and only then.
+func TestLessonHexDumps(t *testing.T) {
+	l, err := Get(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &watchWriter{}
+	if err := Run(context.Background(), l, Options{Auto: true, Out: out, Watch: WatchTap, Dir: t.TempDir(), Dumps: render.DumpHexASCII}); err != nil {
+		t.Fatal(err)
+	}
+	hex := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		if hexDumpLine.MatchString(line) {
+			hex++
+		}
+	}
+	if hex <= maxHexLines {
+		t.Errorf("with the dumps asked for, %d hex dump lines", hex)
 	}
 }

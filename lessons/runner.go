@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"chatlab/sniff/render"
 	"chatlab/sniff/web"
 )
 
@@ -27,6 +28,9 @@ type Options struct {
 	Out io.Writer
 	// Color turns on colour; the caller decides (terminal, NO_COLOR).
 	Color bool
+	// Dumps adds the sniffer's full dumps of each unit's bytes (as sniff
+	// -X does) to its compact view.
+	Dumps render.Dump
 	// Theme picks the colours for the background; the zero value reads
 	// on any.
 	Theme Theme
@@ -88,6 +92,7 @@ func Run(ctx context.Context, l Lesson, opt Options) (err error) {
 		}
 	}
 	env := newEnv(opt.Out, opt.Color, opt.Theme, opt.Watch, opt.Dir, opt.Exe)
+	env.dumps = opt.Dumps
 	env.sniffCopy = opt.sniffCopy
 	env.Original = opt.Original
 	p := pauser{auto: opt.Auto, out: env.Out, pal: env.pal, endAtEOF: opt.EndAtEOF}

@@ -52,3 +52,12 @@ func TestRecoveryWeakSession(t *testing.T) {
 func unwrap(s string) string {
 	return regexp.MustCompile(`\n {8}`).ReplaceAllString(s, " ")
 }
+
+// TestCribWithoutReuse: a crib given where no IV repeats is said to have
+// nothing to unlock, not ignored in silence.
+func TestCribWithoutReuse(t *testing.T) {
+	out, _ := runFile(t, pcapFor(t, secureScenario(t)), Config{Follow: true, Cribs: []string{"hello"}})
+	if !strings.Contains(unwrap(out), "--crib was given, but no IV or nonce repeated under one key") {
+		t.Errorf("the crib's fate is not said:\n%s", out)
+	}
+}

@@ -18,12 +18,13 @@ import (
 
 	"chatlab/cmd/internal/cli"
 	"chatlab/lessons"
+	"chatlab/sniff/render"
 	"chatlab/sniff/web"
 )
 
 const usage = `Usage:
   lesson              list the lessons
-  lesson N [--auto] [--tap] [--theme light|dark] [--original DIR] [--web ADDR]
+  lesson N [--auto] [--tap] [--hex] [--theme light|dark] [--original DIR] [--web ADDR]
                       run lesson N: its text section by section, pausing for
                       Enter, with live scenarios on 127.0.0.1
   lesson server --weak NAME [--listen ADDR]
@@ -36,6 +37,8 @@ const usage = `Usage:
   --tap      watch the wire through the in-process relay tap even when live
              capture is permitted
   --capture  insist on live capture (needs root or CAP_NET_RAW)
+  --hex      add the sniffer's full hex and ASCII dumps (as sniff -X) to its
+             compact view
   --original DIR
              lesson 3: run the real original C program from DIR (its source,
              or its built server and client) in a network namespace (root)
@@ -137,6 +140,7 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	capture := fs.Bool("capture", false, "insist on live capture")
 	origDir := fs.String("original", "", "lesson 3: the original C program's source")
 	webAddr := fs.String("web", "", "serve the lesson on a page at this address")
+	hexDumps := fs.Bool("hex", false, "add the sniffer's full hex dumps")
 	var theme cli.Theme
 	fs.Var(&theme, "theme", cli.ThemeUsage)
 	var pos []string
@@ -202,11 +206,20 @@ func runLesson(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		Watch:    watch,
 		Original: *origDir,
 		Theme:    lessonTheme(theme),
+		Dumps:    dumpsFor(*hexDumps),
 	})
 	if ctx.Err() != nil {
 		return errStopped
 	}
 	return err
+}
+
+// dumpsFor is --hex: the sniffer's hex and ASCII dumps, as sniff -X.
+func dumpsFor(on bool) render.Dump {
+	if on {
+		return render.DumpHexASCII
+	}
+	return render.DumpNone
 }
 
 // lessonTheme is --theme for the lessons package.
