@@ -76,7 +76,7 @@ func (c *connState) stats() Stats {
 		return *c.final
 	}
 	s := Stats{Type: "stats", Conn: c.conn.ID, Proto: c.conn.Proto, ProtoName: c.conn.ProtoName,
-		Packets: c.packets, Bytes: c.bytes, Hist: c.hist[:], Entropy: entropy(&c.hist),
+		Packets: c.packets, Bytes: c.bytes, Hist: c.hist[:], Entropy: event.Entropy(&c.hist),
 		Small: c.bytes < smallSample}
 	if c.bytes > 0 {
 		s.Printable = float64(c.printable) / float64(c.bytes)
