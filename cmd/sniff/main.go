@@ -187,8 +187,9 @@ func sniffMain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	var view *web.View
 	if o.web != "" {
-		view := web.New("sniff " + strings.Join(args, " "))
+		view = web.New("sniff " + strings.Join(args, " "))
 		url, err := web.Serve(ctx, o.web, view, stderr)
 		if err != nil {
 			return hinted{err, "--web wants an address to listen on, such as 127.0.0.1:8080"}
@@ -201,6 +202,7 @@ func sniffMain(args []string, stdout, stderr io.Writer) (err error) {
 			return err
 		}
 		// The page shows what the file held for as long as anyone looks.
+		view.Done("the file is read")
 		fmt.Fprintln(stderr, "sniff: the file is read; the page stays up until Ctrl-C")
 		<-ctx.Done()
 		return nil

@@ -38,6 +38,7 @@ type View struct {
 	other   *connState // connections beyond maxConns, or beyond the run's limit
 	unseen  int        // connections beyond maxConns
 	capture []byte     // the latest "capture" message
+	done    []byte     // the "done" message, once the source has ended
 	lesson  []byte     // the "lesson" message, if a lesson is shown
 	section int        // the section shown, -1 before the first
 	clients map[*client]struct{}
@@ -197,6 +198,15 @@ func (v *View) summary(s *event.Summary) {
 	}
 }
 
+// Done tells every page, and any opened later, that nothing more will
+// come (a file has been read to its end), in a few words.
+func (v *View) Done(text string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.done = encode(Note{Type: "done", Text: clip(text, maxText)})
+	v.broadcast(v.done)
+}
+
 // record keeps msg in the history and sends it to every page.
 func (v *View) record(msg []byte) {
 	v.hist.add(msg)
@@ -250,7 +260,11 @@ func (v *View) snapshot() [][]byte {
 	if v.capture != nil {
 		out = append(out, v.capture)
 	}
-	return v.hist.appendTo(out)
+	out = v.hist.appendTo(out)
+	if v.done != nil {
+		out = append(out, v.done)
+	}
+	return out
 }
 
 // encode marshals a message. Every message type marshals, so an error

@@ -432,3 +432,14 @@ func TestTooManyPages(t *testing.T) {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
+
+// TestDoneReachesLatePages: once the source has ended, a page opened
+// later is told so after the history.
+func TestDoneReachesLatePages(t *testing.T) {
+	v := New("t")
+	v.Done("the file is read")
+	snap := v.snapshot()
+	if last := string(snap[len(snap)-1]); !strings.Contains(last, `"type":"done"`) || !strings.Contains(last, "the file is read") {
+		t.Errorf("the last message of a late page is %s", last)
+	}
+}

@@ -433,12 +433,15 @@ const handlers = {
   lesson: onLesson,
   section: onSection,
   note: (m) => note(m.text),
+  done: (m) => { const s = $("status"); s.textContent = "■ " + m.text; s.className = "status done"; },
 };
 
 function connect() {
   const status = $("status");
   const es = new EventSource("/events");
-  es.onopen = () => { status.textContent = "● live"; status.className = "status live"; };
+  es.onopen = () => {
+    if (!status.className.includes("done")) { status.textContent = "● live"; status.className = "status live"; }
+  };
   es.onerror = () => { status.textContent = "reconnecting…"; status.className = "status lost"; };
   es.onmessage = (e) => {
     let m;
