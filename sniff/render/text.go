@@ -289,9 +289,11 @@ func (t *Text) raw(u *event.Unit) {
 		note += ": "
 	}
 	if isText(u.Bytes) {
-		t.pal.paint(t.w, t.pal.label, note+"text "+plural(len(u.Bytes), "byte"))
+		label := note + "text " + plural(len(u.Bytes), "byte")
+		t.pal.paint(t.w, t.pal.label, label)
 		t.w.WriteByte(' ')
-		t.pal.paint(t.w, t.pal.text, Quote(cut(string(u.Bytes), Width/2)))
+		room := max(Width-t.col-utf8.RuneCountInString(label)-1, 12)
+		t.pal.paint(t.w, t.pal.text, cut(Quote(string(u.Bytes)), room))
 		t.w.WriteByte('\n')
 		return
 	}
