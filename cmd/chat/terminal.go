@@ -99,22 +99,11 @@ func (t *terminal) lines(stdin io.Reader) func() (string, error) {
 	if t.editor != nil {
 		return func() (string, error) {
 			l, err := t.editor.ReadLine()
-			return withoutControls(l), err
+			return cli.WithoutControls(l), err
 		}
 	}
 	br := bufio.NewReader(stdin)
 	return func() (string, error) { return readTypedLine(br) }
-}
-
-// withoutControls drops control characters, which the editor does not
-// insert, so that nothing typed can ever carry an escape sequence.
-func withoutControls(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 func isTerminal(v any) bool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -142,6 +141,14 @@ func runWeakClient(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		return hinted{err, "is a weak server running there? start one with: bin/lesson server --weak " + *name}
 	}
 	defer cl.Close()
+	// On a terminal, the arrow keys edit the line and bring back earlier
+	// ones, as in chat client: an exercise that says "type it twice" is
+	// met with the up arrow, which must never send its escape bytes.
+	ed, err := cli.NewEditor(stdin, stdout, "> ")
+	if err != nil {
+		return err
+	}
+	defer ed.Close()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -150,12 +157,15 @@ func runWeakClient(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 			if err != nil {
 				return
 			}
-			fmt.Fprintln(stdout, l)
+			fmt.Fprintln(ed.Out, l)
 		}
 	}()
-	sc := bufio.NewScanner(stdin)
-	for sc.Scan() {
-		if err := cl.Send(sc.Text()); err != nil {
+	for {
+		line, err := ed.ReadLine()
+		if err != nil {
+			break
+		}
+		if err := cl.Send(line); err != nil {
 			return err
 		}
 	}
