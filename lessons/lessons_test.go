@@ -228,10 +228,6 @@ func TestEveryLessonAuto(t *testing.T) {
 	}
 }
 
-// sniffLinesFail makes the sniffer's own over-wide or washed-out lines
-// fail the lesson tests, as the lesson's own lines do.
-const sniffLinesFail = true
-
 // maxColumns is the widest line a lesson may print: a projector, or a
 // terminal beside another.
 const maxColumns = 100
@@ -250,8 +246,8 @@ func (s sniffLines) has(line string) bool {
 	return len(line) > 0 && strings.Contains(string(s), line)
 }
 
-// checkWidth fails on a line wider than maxColumns; a line the sniffer
-// printed is reported, and fails only with sniffLinesFail.
+// checkWidth fails on a line wider than maxColumns, the lesson's own or
+// the sniffer's, saying which.
 func checkWidth(t *testing.T, l Lesson, text, sniffed string) {
 	t.Helper()
 	fromSniff := sniffLines(sniffed)
@@ -260,14 +256,11 @@ func checkWidth(t *testing.T, l Lesson, text, sniffed string) {
 		if n <= maxColumns {
 			continue
 		}
-		switch {
-		case !fromSniff.has(line):
-			t.Errorf("lesson %d line %d is %d columns wide: %q", l.Number, i+1, n, line)
-		case sniffLinesFail:
-			t.Errorf("lesson %d line %d, from the sniffer, is %d columns wide: %q", l.Number, i+1, n, line)
-		default:
-			t.Logf("lesson %d line %d, from the sniffer, is %d columns wide: %q", l.Number, i+1, n, line)
+		who := ""
+		if fromSniff.has(line) {
+			who = ", from the sniffer,"
 		}
+		t.Errorf("lesson %d line %d%s is %d columns wide: %q", l.Number, i+1, who, n, line)
 	}
 }
 
@@ -276,13 +269,11 @@ func checkWidth(t *testing.T, l Lesson, text, sniffed string) {
 // yellow (33), cyan (36), blue (34), white (37) and black (30).
 var washedOut = map[string]string{"2": "faint", "33": "yellow", "36": "cyan", "34": "blue", "37": "white", "30": "black"}
 
-// checkProjectorColours fails on a washed-out colour in the lesson's own
-// output; the sniffer's are counted in the log, failing only with
-// sniffLinesFail.
+// checkProjectorColours fails on a washed-out colour in the lesson's
+// output, the lesson's own or the sniffer's, saying which.
 func checkProjectorColours(t *testing.T, l Lesson, raw, sniffed string) {
 	t.Helper()
 	fromSniff := sniffLines(sniffed)
-	sniffCount := map[string]int{}
 	for i, line := range strings.Split(raw, "\n") {
 		for _, m := range sgr.FindAllStringSubmatch(line, -1) {
 			for _, param := range strings.Split(m[1], ";") {
@@ -291,19 +282,13 @@ func checkProjectorColours(t *testing.T, l Lesson, raw, sniffed string) {
 					continue
 				}
 				plain := stripSGR(line)
-				switch {
-				case !fromSniff.has(plain):
-					t.Errorf("lesson %d line %d is %s: %q", l.Number, i+1, what, plain)
-				case sniffLinesFail:
-					t.Errorf("lesson %d line %d, from the sniffer, is %s: %q", l.Number, i+1, what, plain)
-				default:
-					sniffCount[what]++
+				who := ""
+				if fromSniff.has(plain) {
+					who = ", from the sniffer,"
 				}
+				t.Errorf("lesson %d line %d%s is %s: %q", l.Number, i+1, who, what, plain)
 			}
 		}
-	}
-	for what, n := range sniffCount {
-		t.Logf("lesson %d: %d of the sniffer's lines are %s (sniff/style.go)", l.Number, n, what)
 	}
 }
 
@@ -319,9 +304,8 @@ var hexDumpLine = regexp.MustCompile(`^\s*[0-9a-f]{4}  ([0-9a-f]{2} )`)
 
 // TestLesson2FitsOneScreen: from the handshake's first line to the last
 // row of the table is at most screenRows lines, and the whole lesson has
-// at most maxHexLines lines of hex dump. The lesson's own lines must fit
-// now; with the sniffer's lines the budget holds once its compact
-// display is in (sniffLinesFail).
+// at most maxHexLines lines of hex dump, the sniffer's included; the
+// lesson's own lines alone print no hex at all.
 func TestLesson2FitsOneScreen(t *testing.T) {
 	l, err := Get(2)
 	if err != nil {
@@ -367,15 +351,11 @@ func TestLesson2FitsOneScreen(t *testing.T) {
 		t.Errorf("the lesson's own lines: %d from the handshake to the table (budget %d), %d of hex", own, screenRows, ownHex)
 	}
 	t.Logf("%d lines from the handshake to the table (%d the sniffer's), %d lines of hex dump", all, all-own, hex)
-	report := t.Logf
-	if sniffLinesFail {
-		report = t.Errorf
-	}
 	if all > screenRows {
-		report("%d lines from the handshake to the table, %d of them the sniffer's; budget %d", all, all-own, screenRows)
+		t.Errorf("%d lines from the handshake to the table, %d of them the sniffer's; budget %d", all, all-own, screenRows)
 	}
 	if hex > maxHexLines {
-		report("%d lines of hex dump in the lesson, all the sniffer's; budget %d", hex, maxHexLines)
+		t.Errorf("%d lines of hex dump in the lesson, all the sniffer's; budget %d", hex, maxHexLines)
 	}
 }
 

@@ -3,8 +3,6 @@ package sniff
 import (
 	"strconv"
 	"unicode/utf8"
-
-	"chatlab/protocol"
 )
 
 // isText reports whether b reads as text: valid UTF-8 with no control
@@ -21,11 +19,6 @@ func isText(b []byte) bool {
 		ascii = ascii && c < utf8.RuneSelf
 	}
 	return ascii || utf8.Valid(b)
-}
-
-// quote returns text safe for a terminal, in double quotes.
-func quote(s string) string {
-	return `"` + protocol.Sanitize(s) + `"`
 }
 
 // plural writes a count and a noun, adding "s" unless the count is one:

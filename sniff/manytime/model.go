@@ -138,14 +138,6 @@ func newModel() *model {
 // classAny.
 type context = uint8
 
-// ctxOf is the context a recovered byte gives its neighbour.
-func (m *model) ctxOf(b byte, known bool) context {
-	if !known {
-		return classAny
-	}
-	return m.class[b]
-}
-
 // score is log P(b | the byte before has context left) + log P(class of
 // the byte after | b), the byte after having context right. b is never a
 // padding NUL.

@@ -232,15 +232,6 @@ func appendFieldLine(s []byte, u *event.Unit, width int, scratch *[]chunk) []byt
 	return s
 }
 
-// shortHex is b in hex, cut to width columns.
-func shortHex(b []byte, width int) string {
-	n := (width - 1) / 2
-	if len(b) <= width/2 {
-		return string(appendHex(nil, b))
-	}
-	return string(appendHex(nil, b[:n])) + "…"
-}
-
 // cut shortens s to at most n runes, ending it with "…" if it was longer.
 func cut(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {

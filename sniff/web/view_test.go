@@ -13,16 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"chatlab/sniff/event"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// streamDeadline bounds every wait on a stream in these tests.
-const streamDeadline = 2 * time.Minute
 
 func testConn(id int, proto event.Proto) *event.Conn {
 	return &event.Conn{ID: id, Client: netip.MustParseAddrPort("127.0.0.1:51000"),
