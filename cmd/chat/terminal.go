@@ -25,8 +25,7 @@ type terminal struct {
 	interactive bool
 	// editor edits typed lines while startEditing's terminal state holds;
 	// nil until then, and on a pipe.
-	editor  *term.Terminal
-	restore func()
+	editor *cli.Editor
 
 	mu       sync.Mutex
 	shutdown bool
@@ -75,21 +74,16 @@ func chatPalette(theme cli.Theme) (notice *color.Color, names []*color.Color) {
 // Ctrl-W) so that no escape sequence is ever part of a line. On a pipe it
 // does nothing. finish undoes it.
 func (t *terminal) startEditing(stdin io.Reader) error {
-	f, ok := stdin.(*os.File)
-	if !t.interactive || !ok {
+	if !t.interactive {
 		return nil
 	}
-	state, err := term.MakeRaw(int(f.Fd()))
-	if err != nil {
-		return fmt.Errorf("terminal: %w", err)
+	ed, err := cli.NewEditor(stdin, t.out, "> ")
+	if err != nil || !ed.Editing() {
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.restore = func() { term.Restore(int(f.Fd()), state) }
-	t.editor = term.NewTerminal(struct {
-		io.Reader
-		io.Writer
-	}{stdin, t.out}, "> ")
+	t.editor = ed
 	return nil
 }
 
@@ -97,10 +91,7 @@ func (t *terminal) startEditing(stdin io.Reader) error {
 // at most maxTypedLine bytes of a line on a pipe.
 func (t *terminal) lines(stdin io.Reader) func() (string, error) {
 	if t.editor != nil {
-		return func() (string, error) {
-			l, err := t.editor.ReadLine()
-			return cli.WithoutControls(l), err
-		}
+		return t.editor.ReadLine
 	}
 	br := bufio.NewReader(stdin)
 	return func() (string, error) { return readTypedLine(br) }
@@ -132,7 +123,7 @@ func (t *terminal) show(l chat.Line) {
 	case t.editor != nil:
 		// The editor clears its prompt, prints the line and draws the
 		// prompt and the half-typed line again below it.
-		t.editor.Write([]byte(text + "\n"))
+		fmt.Fprint(t.editor.Out, text+"\n")
 	case t.interactive:
 		fmt.Fprint(t.out, "\r\033[K"+text+"\n> ")
 	default:
@@ -166,9 +157,8 @@ func (t *terminal) disconnected() string {
 func (t *terminal) finish() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.restore != nil {
-		t.restore()
-		t.restore = nil
+	if t.editor != nil {
+		t.editor.Close()
 	}
 	if t.interactive {
 		fmt.Fprint(t.out, "\r\033[K")

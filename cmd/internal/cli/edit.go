@@ -42,6 +42,10 @@ func NewEditor(stdin io.Reader, out io.Writer, prompt string) (*Editor, error) {
 	return &Editor{Out: t, term: t, restore: func() { term.Restore(int(in.Fd()), state) }}, nil
 }
 
+// Editing reports whether lines are edited on a terminal, rather than
+// read from a pipe.
+func (e *Editor) Editing() bool { return e.term != nil }
+
 // ReadLine returns the next line, without its line break and without
 // control characters. At the end of input (Ctrl-D) it returns io.EOF.
 func (e *Editor) ReadLine() (string, error) {
