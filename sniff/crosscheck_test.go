@@ -3,7 +3,6 @@ package sniff
 import (
 	"chatlab/sniff/event"
 
-	"bufio"
 	"context"
 	"net"
 	"os"
@@ -11,9 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"chatlab/sniff/filter"
 )
@@ -46,7 +43,7 @@ func tsharkCount(t *testing.T, tshark, file string) int {
 // sniff -w, has tshark count both files, and reads tcpdump's file back.
 func TestCrossCheckTools(t *testing.T) {
 	needCapture(t)
-	tcpdump, tshark := needTool(t, "tcpdump"), needTool(t, "tshark")
+	tshark := needTool(t, "tshark")
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,29 +53,7 @@ func TestCrossCheckTools(t *testing.T) {
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 
 	tdFile := filepath.Join(dir, "tcpdump.pcap")
-	td := exec.Command(tcpdump, "-i", "lo", "-n", "-U", "-w", tdFile, "tcp", "port", port)
-	stderr, err := td.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := td.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { td.Process.Kill(); td.Wait() })
-	listening := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on") {
-				close(listening)
-			}
-		}
-	}()
-	select {
-	case <-listening:
-	case <-time.After(liveTimeout):
-		t.Fatal("tcpdump did not start listening")
-	}
+	stopTcpdump := startTcpdump(t, tdFile, "tcp", "port", port)
 
 	f, _ := filter.Parse([]string{"port", port})
 	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
@@ -114,7 +89,7 @@ func TestCrossCheckTools(t *testing.T) {
 	waitFor(t, func() string { return "tcpdump to write " + strconv.Itoa(shown) + " packets" }, func() bool {
 		return tsharkCount(t, tshark, tdFile) >= shown
 	})
-	td.Process.Signal(syscall.SIGINT)
+	stopTcpdump()
 
 	if n, m := tsharkCount(t, tshark, sniffFile), tsharkCount(t, tshark, tdFile); n != m || n != shown {
 		t.Errorf("tshark reads %d packets from sniff -w and %d from tcpdump -w; sniff printed %d", n, m, shown)
