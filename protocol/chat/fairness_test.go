@@ -168,6 +168,10 @@ func TestBurstLeavesNoMemory(t *testing.T) {
 			for i := range conns {
 				conns[i], _ = rawJoin(t, mode, addr, fmt.Sprintf("m%04d", i))
 			}
+			// rawJoin does not wait for the greeting: the members must
+			// all be in the room before the sender is, or one whose
+			// name the server reads late hears of no sender joining.
+			e2eWaitMembers(t, srv, members)
 			sender, _ := rawJoin(t, mode, addr, "sender")
 			e2eWaitMembers(t, srv, members+1)
 			for i, c := range conns {
