@@ -26,12 +26,7 @@ import (
 //
 // Plain printable ASCII comes back as it is, without a copy.
 func Sanitize(s string) string {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if !printableASCII8(s[i : i+8]) {
-			break
-		}
-	}
+	i := printableASCIIPrefix(s)
 	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c < 0x7f {
@@ -82,20 +77,48 @@ func Sanitize(s string) string {
 	return b.String()
 }
 
-// printableASCII8 reports whether the 8 bytes of w are all printable
-// ASCII (0x20 to 0x7e), eight at a time.
-func printableASCII8(w string) bool {
+// PrintableASCII reports whether b is all printable ASCII (0x20 to 0x7e),
+// which Sanitize leaves as it is.
+func PrintableASCII(b []byte) bool {
+	for _, c := range b[printableASCIIPrefix(b):] {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiBlock is how many bytes printableASCIIPrefix checks per step.
+const asciiBlock = 32
+
+// printableASCIIPrefix returns how many whole blocks of asciiBlock bytes
+// at the front of s are printable ASCII (0x20 to 0x7e), in bytes. It
+// checks eight bytes per word and branches once per block.
+func printableASCIIPrefix[T string | []byte](s T) int {
+	i := 0
+	for ; i+asciiBlock <= len(s); i += asciiBlock {
+		w := s[i : i+asciiBlock]
+		if notPrintable8(w[0:8])|notPrintable8(w[8:16])|notPrintable8(w[16:24])|notPrintable8(w[24:32]) != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// notPrintable8 has a high bit set for every byte of w[:8] that is not
+// printable ASCII, and perhaps for others, but is zero only when all
+// eight are printable.
+func notPrintable8[T string | []byte](w T) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	_ = w[7] // one bounds check for the eight loads
 	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-	if x&highs != 0 {
-		return false
-	}
-	// With every high bit clear, a byte under 0x20 borrows into its high
-	// bit when 0x20 is taken from it, and 0x7f carries into it when 1 is
-	// added; no byte borrows from or carries into its neighbour.
-	return (x-0x20*ones)&^x&highs == 0 && (x+ones)&highs == 0
+	// A byte with its high bit set is not ASCII. With every high bit
+	// clear, a byte under 0x20 borrows into its high bit when 0x20 is
+	// taken from it, and 0x7f carries into it when 1 is added, and no byte
+	// borrows from or carries into its neighbour; with one set, the
+	// result is non-zero whatever the others do.
+	return (x | (x-0x20*ones)&^x | (x + ones)) & highs
 }
 
 // shownRune reports whether the non-ASCII rune r, n bytes long in the

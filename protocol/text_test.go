@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -132,5 +133,27 @@ func BenchmarkSanitize(b *testing.B) {
 				Sanitize(c.text)
 			}
 		})
+	}
+}
+
+// TestPrintableASCIIPrefix puts every byte value at every place of a
+// block among printable neighbours (the extremes of the range, where a
+// borrow or carry between bytes would show), and compares the word check
+// with a byte-by-byte one.
+func TestPrintableASCIIPrefix(t *testing.T) {
+	for _, fill := range []byte{' ', '~', 'a'} {
+		for at := range 2 * asciiBlock {
+			for v := range 256 {
+				b := bytes.Repeat([]byte{fill}, 2*asciiBlock+5)
+				b[at] = byte(v)
+				want := 2 * asciiBlock
+				if v < 0x20 || v > 0x7e {
+					want = at / asciiBlock * asciiBlock
+				}
+				if got := printableASCIIPrefix(string(b)); got != want {
+					t.Fatalf("byte %#02x at %d among %q: prefix %d, want %d", v, at, fill, got, want)
+				}
+			}
+		}
 	}
 }
