@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,17 +15,20 @@ import (
 type MessageConn interface {
 	// ReadMessage returns the next line, without its newline.
 	ReadMessage() (string, error)
+	// ReadMessageBytes is ReadMessage without the copy: the line points
+	// into the connection's buffers, and is valid until the next read.
+	ReadMessageBytes() ([]byte, error)
+	// MessageBuffered reports whether a whole message (or a bad one) has
+	// been read off the network already, so that the next read returns
+	// at once: a server gathers what came together, and sends it on in
+	// one go.
+	MessageBuffered() bool
 	// WriteMessages sends lines in order, in as few writes as it can.
 	WriteMessages(msgs ...string) error
 	// NetConn is the connection underneath.
 	NetConn() net.Conn
 	Close() error
 }
-
-// readBufferSize is the per-connection read buffer. Records and lines are
-// small; 2 KiB keeps an idle connection cheap and still reads most
-// messages in one system call.
-const readBufferSize = 2048
 
 // ErrMessageTooLong is returned for a line or plaintext over MaxLine.
 var ErrMessageTooLong = fmt.Errorf("protocol: message longer than %d bytes", MaxLine)
@@ -50,8 +54,12 @@ type Conn struct {
 }
 
 func newConn(c net.Conn, suite CipherSuite) *Conn {
-	return &Conn{raw: c, suite: suite, rr: recordReader{r: bufio.NewReaderSize(c, readBufferSize)}}
+	return &Conn{raw: c, suite: suite, rr: recordReader{r: newReader(c)}}
 }
+
+// ShareReadBuffers makes the connection borrow its large read buffer
+// from b while it is busy, and give it back when it is not.
+func (c *Conn) ShareReadBuffers(b *ReadBuffers) { c.rr.r.lend = b }
 
 func (c *Conn) setKeys(sendKey, recvKey []byte) error {
 	var err error
@@ -73,8 +81,25 @@ func (c *Conn) Close() error { return c.raw.Close() }
 
 // ReadMessage reads and opens the next data record.
 func (c *Conn) ReadMessage() (string, error) {
+	b, err := c.ReadMessageBytes()
+	return string(b), err
+}
+
+// MessageBuffered reports whether a whole record is buffered, or a header
+// that ReadMessage refuses at once.
+func (c *Conn) MessageBuffered() bool {
+	b := c.rr.r.buf[c.rr.r.r:c.rr.r.w]
+	if len(b) < RecordHeaderLen {
+		return false
+	}
+	h, err := ParseHeader(b)
+	return err != nil || len(b) >= RecordHeaderLen+int(h.Length)
+}
+
+// ReadMessageBytes is ReadMessage without the copy.
+func (c *Conn) ReadMessageBytes() ([]byte, error) {
 	if c.readErr != nil {
-		return "", c.readErr
+		return nil, c.readErr
 	}
 	h, body, err := c.rr.next()
 	if err == nil && h.Type != TypeData {
@@ -100,10 +125,10 @@ func (c *Conn) ReadMessage() (string, error) {
 			err = ErrBadRecord
 		}
 		c.readErr = err
-		return "", err
+		return nil, err
 	}
 	c.recvSeq++
-	return string(c.plain), nil
+	return c.plain, nil
 }
 
 // WriteMessages seals each line into its own record and sends them all in
@@ -152,7 +177,7 @@ func (c *Conn) AppendMessages(dst []byte, msgs ...string) ([]byte, error) {
 // PlainConn carries newline-terminated UTF-8 lines with no protection.
 type PlainConn struct {
 	raw  net.Conn
-	br   *bufio.Reader
+	br   *reader
 	wbuf []byte
 	// long is the length so far of the last line refused as too long, and
 	// longDone says whether its end has been read (see SkipLine).
@@ -162,8 +187,11 @@ type PlainConn struct {
 
 // NewPlainConn wraps c for plain mode.
 func NewPlainConn(c net.Conn) *PlainConn {
-	return &PlainConn{raw: c, br: bufio.NewReaderSize(c, readBufferSize)}
+	return &PlainConn{raw: c, br: newReader(c)}
 }
+
+// ShareReadBuffers is Conn.ShareReadBuffers.
+func (p *PlainConn) ShareReadBuffers(b *ReadBuffers) { p.br.lend = b }
 
 // NetConn returns the connection underneath.
 func (p *PlainConn) NetConn() net.Conn { return p.raw }
@@ -171,21 +199,34 @@ func (p *PlainConn) NetConn() net.Conn { return p.raw }
 // Close closes the connection underneath.
 func (p *PlainConn) Close() error { return p.raw.Close() }
 
-// Reader exposes the buffered reader, so a caller can peek at the first
-// bytes (to spot a secure server) without losing them.
-func (p *PlainConn) Reader() *bufio.Reader { return p.br }
+// Peek returns the next n bytes (at most BusyReadBufferSize) without
+// reading them, so a caller can look at the first bytes (to spot a secure
+// server) without losing them. With fewer bytes it returns the error that
+// ended them.
+func (p *PlainConn) Peek(n int) ([]byte, error) { return p.br.peek(n) }
 
 // ReadMessage reads one line of at most MaxLine bytes. A trailing "\r" is
 // dropped, so netcat and telnet lines read the same.
 func (p *PlainConn) ReadMessage() (string, error) {
+	b, err := p.ReadMessageBytes()
+	return string(b), err
+}
+
+// MessageBuffered reports whether a whole line is buffered.
+func (p *PlainConn) MessageBuffered() bool {
+	return bytes.IndexByte(p.br.buf[p.br.r:p.br.w], '\n') >= 0
+}
+
+// ReadMessageBytes is ReadMessage without the copy.
+func (p *PlainConn) ReadMessageBytes() ([]byte, error) {
 	line, n, done, err := readLine(p.br, MaxLine)
 	if err != nil {
 		if err == ErrMessageTooLong {
 			p.long, p.longDone = n, done
 		}
-		return "", err
+		return nil, err
 	}
-	return string(line), nil
+	return line, nil
 }
 
 // SkipLine reads and drops the rest of a line that ReadMessage refused as
@@ -199,7 +240,7 @@ func (p *PlainConn) SkipLine() (int, error) {
 		return n, nil
 	}
 	for {
-		frag, err := p.br.ReadSlice('\n')
+		frag, err := p.br.readSlice('\n')
 		n += len(frag)
 		if err == nil {
 			return n, nil
@@ -210,38 +251,22 @@ func (p *PlainConn) SkipLine() (int, error) {
 	}
 }
 
-// ReadLine reads a line of at most max bytes from br. It stops reading as
-// soon as the limit is passed, so an endless line costs nothing. The line
-// may point into br's buffer: it is valid until the next read.
-func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
-	line, _, _, err := readLine(br, max)
-	return line, err
-}
-
-// readLine is ReadLine that also says, for a line refused as too long, how
-// many of its bytes were read, and whether they include its end.
-func readLine(br *bufio.Reader, max int) ([]byte, int, bool, error) {
-	var line []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(line)+len(frag) > max+2 { // room for "\r\n"
-			return nil, len(line) + len(frag), err == nil, ErrMessageTooLong
+// readLine reads a line of at most max bytes (max+2 is under
+// BusyReadBufferSize) from br, and stops reading as soon as the limit is
+// passed, so an endless line costs nothing. The line points into br's
+// buffer: it is valid until the next read. For a line refused as too
+// long it also says how many of its bytes were read, and whether they
+// include its end.
+func readLine(br *reader, max int) ([]byte, int, bool, error) {
+	line, err := br.readSlice('\n')
+	if len(line) > max+2 { // room for "\r\n"
+		return nil, len(line), err == nil, ErrMessageTooLong
+	}
+	if err != nil {
+		if err == io.EOF && len(line) > 0 {
+			err = io.ErrUnexpectedEOF
 		}
-		if line == nil && err == nil {
-			line = frag // the common case: the whole line is in the buffer
-			break
-		}
-		line = append(line, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			if err == io.EOF && len(line) > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, 0, false, err
-		}
-		break
+		return nil, 0, false, err
 	}
 	line = line[:len(line)-1]
 	if n := len(line); n > 0 && line[n-1] == '\r' {

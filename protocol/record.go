@@ -95,20 +95,22 @@ func AppendRecord(b []byte, t RecordType, body []byte) []byte {
 	return append(b, body...)
 }
 
-// recordReader reads records from a stream into one reusable buffer.
+// recordReader reads records from a connection's buffered stream.
 type recordReader struct {
-	r   io.Reader
+	r   *reader
 	hdr [RecordHeaderLen]byte
-	buf []byte
 }
 
-// next reads one record. The body stays valid until the next call. A
-// stream that ends between records returns io.EOF; one that ends inside a
-// record returns ErrTruncated.
+// next reads one record. The body points into the read buffer: it stays
+// valid until the next read. A stream that ends between records returns
+// io.EOF; one that ends inside a record returns ErrTruncated. Other
+// errors (a timeout) leave what was read buffered for the next call.
 func (rr *recordReader) next() (Header, []byte, error) {
-	if _, err := io.ReadFull(rr.r, rr.hdr[:]); err != nil {
-		if err == io.ErrUnexpectedEOF {
-			return Header{}, nil, ErrTruncated
+	b, err := rr.r.peek(RecordHeaderLen)
+	copy(rr.hdr[:], b)
+	if len(b) < RecordHeaderLen {
+		if len(b) > 0 && err == io.EOF {
+			err = ErrTruncated
 		}
 		return Header{}, nil, err
 	}
@@ -116,15 +118,15 @@ func (rr *recordReader) next() (Header, []byte, error) {
 	if err != nil {
 		return h, nil, err
 	}
-	if cap(rr.buf) < int(h.Length) {
-		rr.buf = make([]byte, h.Length)
-	}
-	body := rr.buf[:h.Length]
-	if _, err := io.ReadFull(rr.r, body); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return h, nil, ErrTruncated
+	// ParseHeader bounds the length, so the record fits the large
+	// buffer, and nothing is allocated for it.
+	n := RecordHeaderLen + int(h.Length)
+	if b, err = rr.r.peek(n); len(b) < n {
+		if err == io.EOF {
+			err = ErrTruncated
 		}
 		return h, nil, err
 	}
-	return h, body, nil
+	rr.r.discard(n)
+	return h, b[RecordHeaderLen:], nil
 }

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -27,7 +27,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		if err != nil || h.Type != typ || int(h.Length) != len(body) || !bytes.Equal(got, body) || !bytes.Equal(rest, tail) {
 			t.Fatalf("round trip %d: %v %v", i, h, err)
 		}
-		rr := recordReader{r: bytes.NewReader(rec)}
+		rr := recordReader{r: newReader(bytes.NewReader(rec))}
 		h2, got2, err := rr.next()
 		if err != nil || h2 != h || !bytes.Equal(got2, body) {
 			t.Fatalf("reader round trip %d: %v", i, err)
@@ -49,7 +49,7 @@ func TestRecordEveryPrefixRejected(t *testing.T) {
 				if _, _, _, err := ParseRecord(rec[:n]); !errors.Is(err, ErrTruncated) {
 					t.Fatalf("%s %s prefix %d: %v, want ErrTruncated", v["name"], field, n, err)
 				}
-				rr := recordReader{r: bytes.NewReader(rec[:n])}
+				rr := recordReader{r: newReader(bytes.NewReader(rec[:n]))}
 				_, _, err := rr.next()
 				if n == 0 && err != io.EOF || n > 0 && !errors.Is(err, ErrTruncated) {
 					t.Fatalf("%s %s reader prefix %d: %v", v["name"], field, n, err)
@@ -87,27 +87,40 @@ func TestHeaderLimits(t *testing.T) {
 }
 
 // TestOversizeNotAllocated checks that a 4 GiB length is refused from the
-// header alone: the reader must not try to read (or allocate) the body.
-// The bytes allocated are averaged over many reads, so what other
-// goroutines allocate meanwhile washes out.
+// header alone: the reader must not read on (or allocate) for the body.
+// Each reader makes its small buffer, and nothing more; the bytes
+// allocated are averaged over many reads, so what other goroutines
+// allocate meanwhile washes out.
 func TestOversizeNotAllocated(t *testing.T) {
 	const reads = 200
 	hdr := []byte{0x17, 0xff, 0xff, 0xff, 0xff}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := 0; i < reads; i++ {
-		rr := recordReader{r: io.MultiReader(bytes.NewReader(hdr), endless{})}
+		src := &countingReader{r: io.MultiReader(bytes.NewReader(hdr), endless{})}
+		rr := recordReader{r: newReader(src)}
 		if _, _, err := rr.next(); !errors.Is(err, ErrOversize) {
 			t.Fatalf("got %v, want ErrOversize", err)
 		}
-		if cap(rr.buf) != 0 {
-			t.Fatalf("a buffer of %d bytes was made for a refused record", cap(rr.buf))
+		if rr.r.large != nil || src.reads != 1 {
+			t.Fatalf("after a refused header: %d reads, large buffer %v", src.reads, rr.r.large != nil)
 		}
 	}
 	runtime.ReadMemStats(&after)
-	if per := (after.TotalAlloc - before.TotalAlloc) / reads; per > 1024 {
+	if per := (after.TotalAlloc - before.TotalAlloc) / reads; per > readBufferSize+1024 {
 		t.Fatalf("%d bytes allocated per refused record", per)
 	}
+}
+
+// countingReader counts the reads made of r.
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
 }
 
 type endless struct{}
@@ -155,9 +168,9 @@ func TestReadLine(t *testing.T) {
 		{"caf\xc3\n", "", ErrNotUTF8},
 		{"café\n", "café", nil},
 	} {
-		got, err := ReadLine(bufio.NewReaderSize(strings.NewReader(tc.in), 16), MaxLine)
+		got, _, _, err := readLine(newReader(iotest.OneByteReader(strings.NewReader(tc.in))), MaxLine)
 		if string(got) != tc.want || !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
-			t.Errorf("ReadLine(%.20q) = %.20q, %v; want %.20q, %v", tc.in, got, err, tc.want, tc.err)
+			t.Errorf("readLine(%.20q) = %.20q, %v; want %.20q, %v", tc.in, got, err, tc.want, tc.err)
 		}
 	}
 }
@@ -193,9 +206,9 @@ func FuzzReadLine(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		br := bufio.NewReaderSize(bytes.NewReader(b), 16)
+		br := newReader(iotest.HalfReader(bytes.NewReader(b)))
 		for {
-			line, err := ReadLine(br, 64)
+			line, _, _, err := readLine(br, 64)
 			if err != nil {
 				return
 			}

@@ -164,7 +164,7 @@ func handshake(c net.Conn, cfg ClientConfig, timeout time.Duration) (*Client, er
 func plainHandshake(c net.Conn, timeout time.Duration) (*Client, error) {
 	pc := protocol.NewPlainConn(c)
 	c.SetReadDeadline(time.Now().Add(timeout))
-	first, err := pc.Reader().Peek(1)
+	first, err := pc.Peek(1)
 	if err != nil {
 		return nil, fmt.Errorf("chat: no greeting from the server: %w", err)
 	}

@@ -310,3 +310,47 @@ func TestServerLogSaysWhatHappened(t *testing.T) {
 		return ""
 	})
 }
+
+// TestLinesSentTogetherKeepTheirOrder: lines that arrive in one write are
+// passed to the room in groups; a command among them acts after the lines
+// before it and before the lines after it, a refused line is refused
+// without holding up the rest, and the last line of a write is delivered
+// without waiting for another.
+func TestLinesSentTogetherKeepTheirOrder(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv, addr := e2eServer(t, Config{Mode: mode})
+			bob, _ := rawJoin(t, mode, addr, "bob")
+			e2eWaitMembers(t, srv, 1)
+			sender, _ := rawJoin(t, mode, addr, "sender")
+			e2eWaitMembers(t, srv, 2)
+			// A refused line first, then short lines that all come in
+			// one read, with a command among them.
+			out := []string{strings.Repeat("x", protocol.MaxMessage+1)}
+			var want []string
+			name := "sender"
+			for i := range 3*groupLines + 5 {
+				out = append(out, fmt.Sprintf("line %d", i))
+				want = append(want, fmt.Sprintf("%s: line %d", name, i))
+				if i == groupLines+7 {
+					out = append(out, "/nick renamed")
+					want = append(want, "* sender is now known as renamed")
+					name = "renamed"
+				}
+			}
+			if err := sender.WriteMessages(out...); err != nil {
+				t.Fatal(err)
+			}
+			if err := readUntil(bob, "* sender joined"); err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range want {
+				bob.NetConn().SetReadDeadline(time.Now().Add(quietDeadline))
+				got, err := bob.ReadMessage()
+				if err != nil || got != w {
+					t.Fatalf("line %d: %q, %v; want %q", i, got, err, w)
+				}
+			}
+		})
+	}
+}

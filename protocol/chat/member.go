@@ -85,23 +85,29 @@ func (m *member) send(lines ...string) (lagging bool) {
 			lines[i] = fitLine(l)
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closing || m.dropped {
-		return false
-	}
 	size := 0
 	for _, l := range lines {
 		size += len(l)
 	}
-	if len(m.queue)+len(lines) > m.lim.dropLines || m.queued+size > m.lim.dropBytes {
-		m.dropLocked()
+	m.mu.Lock()
+	if m.closing || m.dropped {
+		m.mu.Unlock()
 		return false
 	}
+	if len(m.queue)+len(lines) > m.lim.dropLines || m.queued+size > m.lim.dropBytes {
+		m.dropLocked()
+		m.mu.Unlock()
+		return false
+	}
+	idle := len(m.queue) == 0
 	m.queue = append(m.queue, lines...)
 	m.queued += size
-	m.poke()
-	return m.laggingLocked()
+	lagging = m.laggingLocked()
+	m.mu.Unlock()
+	if idle {
+		m.poke()
+	}
+	return lagging
 }
 
 func (m *member) laggingLocked() bool {

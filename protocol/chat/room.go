@@ -31,7 +31,7 @@ func (r *room) join(name string, m *member) string {
 	}
 	given := r.freeName(name)
 	r.members[given] = m
-	r.broadcastLocked(notice(given+" joined"), m)
+	r.broadcastLocked(m, notice(given+" joined"))
 	return given
 }
 
@@ -61,7 +61,7 @@ func (r *room) leave(name string, m *member, why string) {
 	}
 	delete(r.members, name)
 	if !r.closed {
-		r.broadcastLocked(notice(name+" "+why), nil)
+		r.broadcastLocked(nil, notice(name+" "+why))
 	}
 }
 
@@ -74,26 +74,26 @@ func (r *room) rename(old, new string, m *member) bool {
 	}
 	delete(r.members, old)
 	r.members[new] = m
-	r.broadcastLocked(notice(old+" is now known as "+new), nil)
+	r.broadcastLocked(nil, notice(old+" is now known as "+new))
 	return true
 }
 
-// broadcast sends line to every member but except. It returns a member
+// broadcast sends lines to every member but except. It returns a member
 // past its wait mark, if there is one: the sender waits for it before it
 // sends again, so a member who sends faster than the room can take is
 // slowed down, and those who read are not dropped for it.
-func (r *room) broadcast(line string, except *member) (lagging *member) {
+func (r *room) broadcast(except *member, lines ...string) (lagging *member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.broadcastLocked(line, except)
+	return r.broadcastLocked(except, lines...)
 }
 
-// broadcastLocked queues line for every member but except, and returns
+// broadcastLocked queues lines for every member but except, and returns
 // one that is past its wait mark, if any. A member past its drop limit is
 // marked too slow by send, and leaves through its own reader.
-func (r *room) broadcastLocked(line string, except *member) (lagging *member) {
+func (r *room) broadcastLocked(except *member, lines ...string) (lagging *member) {
 	for _, m := range r.members {
-		if m != except && m.send(line) && lagging == nil {
+		if m != except && m.send(lines...) && lagging == nil {
 			lagging = m
 		}
 	}

@@ -104,6 +104,9 @@ type Server struct {
 	// bufs holds the members' write buffers (*[]byte), so a member
 	// between bursts holds none.
 	bufs sync.Pool
+	// reads lends the members' connections their large read buffers
+	// while they read a burst.
+	reads *protocol.ReadBuffers
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -151,6 +154,7 @@ func NewServer(cfg Config) (*Server, error) {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[net.Conn]struct{}),
 		done:      make(chan struct{}),
+		reads:     protocol.NewReadBuffers(),
 	}
 	s.bufs.New = func() any {
 		b := make([]byte, 0, maxWriteBytes+maxWriteBytes/8)
@@ -358,11 +362,21 @@ func (s *Server) handle(c net.Conn, j *joining) {
 	s.log.Printf("%s: %s %s", peer, given, why)
 }
 
+// groupLines is the most lines a member's reader gathers before it
+// passes them to the room. Lines that came together go on together, so
+// a busy sender costs each other member one queueing, and one write, per
+// group rather than per line.
+const groupLines = 32
+
 // readLoop reads the member's lines until it quits or fails, and returns
 // the notice text for its departure.
 func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string, peer string) string {
+	var g group
 	for {
-		msg, err := conn.ReadMessage()
+		msg, err := conn.ReadMessageBytes()
+		if err != nil {
+			s.pass(&g, m)
+		}
 		if err != nil && !m.isDropped() && !s.isClosing() {
 			if n, ok := skipLongLine(conn, err); ok {
 				// Netcat has no limit of its own: refuse the line, as the
@@ -390,33 +404,59 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string, pe
 			}
 			return "was disconnected: " + shortError(err)
 		}
-		if msg == "" {
-			continue
-		}
-		if strings.HasPrefix(msg, "/") {
-			if quit := s.command(msg, m, name, peer); quit {
+		switch {
+		case len(msg) == 0:
+		case msg[0] == '/':
+			// A command acts on the room: the lines before it go first.
+			s.pass(&g, m)
+			if quit := s.command(string(msg), m, name, peer); quit {
 				m.send(notice("bye"))
 				return "left"
 			}
-			continue
-		}
-		if len(msg) > protocol.MaxMessage {
+		case len(msg) > protocol.MaxMessage:
 			m.send(notice(fmt.Sprintf("error: message too long (%d bytes, the limit is %d)", len(msg), protocol.MaxMessage)))
-			continue
+		default:
+			line := messageLine(*name, msg)
+			if len(line) > protocol.MaxLine {
+				// Control characters shown in caret or U+ notation grow
+				// the text; past MaxLine no member could receive it.
+				m.send(notice(fmt.Sprintf("error: message too long with its control characters shown (%d bytes, the limit is %d); send fewer control characters", len(line), protocol.MaxLine)))
+				break
+			}
+			g.lines = append(g.lines, line)
 		}
-		line := *name + ": " + protocol.Sanitize(msg)
-		if len(line) > protocol.MaxLine {
-			// Control characters shown in caret or U+ notation grow the
-			// text; past MaxLine no member could receive it.
-			m.send(notice(fmt.Sprintf("error: message too long with its control characters shown (%d bytes, the limit is %d); send fewer control characters", len(line), protocol.MaxLine)))
-			continue
-		}
-		if lagging := s.room.broadcast(line, m); lagging != nil {
-			// Read nothing more from this member until the one behind
-			// has caught up, or is dropped for its slowness.
-			lagging.waitDrained()
+		if len(g.lines) >= groupLines || !conn.MessageBuffered() {
+			s.pass(&g, m)
 		}
 	}
+}
+
+// group is the lines a member's reader has gathered.
+type group struct{ lines []string }
+
+// pass gives the gathered lines to the room. When a member is past its
+// wait mark, the reader then reads nothing more from this member until
+// that one has caught up, or is dropped for its slowness.
+func (s *Server) pass(g *group, from *member) {
+	if len(g.lines) == 0 {
+		return
+	}
+	lagging := s.room.broadcast(from, g.lines...)
+	clear(g.lines)
+	g.lines = g.lines[:0]
+	if lagging != nil {
+		lagging.waitDrained()
+	}
+}
+
+// messageLine is "NAME: text", with the text's controls shown as
+// protocol.Sanitize shows them. Printable ASCII, most of what a room
+// sends, goes from the read buffer into the line in one copy.
+func messageLine(name string, text []byte) string {
+	if protocol.PrintableASCII(text) {
+		return name + ": " + string(text)
+	}
+	return name + ": " + protocol.Sanitize(string(text))
 }
 
 // limits are the queue bounds for a new member.
@@ -459,6 +499,7 @@ func shortError(err error) string {
 func (s *Server) open(c *joining) (protocol.MessageConn, error) {
 	if s.cfg.Mode == Plain {
 		pc := protocol.NewPlainConn(c)
+		pc.ShareReadBuffers(s.reads)
 		c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 		if err := pc.WriteMessages(Banner); err != nil {
 			return nil, err
@@ -480,6 +521,9 @@ func (s *Server) open(c *joining) (protocol.MessageConn, error) {
 	}()
 	r := <-done
 	conn, err := r.conn, r.err
+	if conn != nil {
+		conn.ShareReadBuffers(s.reads)
+	}
 	if errors.Is(err, protocol.ErrPlainPeer) {
 		c.SetWriteDeadline(time.Now().Add(time.Second))
 		c.Write([]byte(SecureOnlyLine + "\n"))

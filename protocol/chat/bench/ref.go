@@ -13,6 +13,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"chatlab/protocol"
 )
 
 // The reference hub is what chatlab is measured against: the same one-room
@@ -91,7 +93,9 @@ func (h *refHub) close() error {
 func (h *refHub) handle(c net.Conn) {
 	defer h.wg.Done()
 	defer c.Close()
-	br := bufio.NewReaderSize(c, 2048) // as chatlab's read buffer
+	// chatlab reads this much at a time while a member is busy, and 2 KiB
+	// while it is idle; the reference reads this much at all times.
+	br := bufio.NewReaderSize(c, protocol.BusyReadBufferSize)
 	name, err := br.ReadString('\n')
 	if err != nil {
 		return
@@ -197,7 +201,8 @@ func dialRef(addr string, cfg *tls.Config, name string) (*refClient, error) {
 		}
 		c = tc
 	}
-	rc := &refClient{conn: c, br: bufio.NewReaderSize(c, 2048)}
+	// As chatlab's client reads once it has been busy.
+	rc := &refClient{conn: c, br: bufio.NewReaderSize(c, protocol.BusyReadBufferSize)}
 	if err := rc.SendBatch(name); err != nil {
 		c.Close()
 		return nil, err
