@@ -43,10 +43,11 @@ measures, for each mode and server:
 
 The reference server is the same one-room hub written as plainly as Go
 allows, over TCP (plain) and over crypto/tls 1.3 with an RSA-2048
-certificate (secure). Both servers are driven by the same lean clients,
-which check every message but neither sanitise nor parse it, so the
-figures measure the servers, not chatlab's client. One message lost,
-repeated or out of order fails the run.
+certificate (secure). Lean clients drive both: in plain mode the very
+same line reader on either server, in secure mode chatlab's record layer
+against crypto/tls. They check every message's stamp but neither
+sanitise nor parse it, so the figures measure the servers, not chatlab's
+client. One message lost, repeated or out of order fails the run.
 
 The runs alternate, R rounds of every server and mode, and every figure is
 the median over the rounds; ±% is half their range. The lines under the

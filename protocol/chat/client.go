@@ -219,6 +219,16 @@ func (c *Client) ReadRaw() (string, error) {
 	return c.conn.ReadMessage()
 }
 
+// ReadRawBytes is ReadRaw without the copy, for benchmarks: the line
+// points into the connection's buffers and is valid until the next read.
+func (c *Client) ReadRawBytes() ([]byte, error) {
+	if c.hasFirst {
+		c.hasFirst = false
+		return []byte(c.first), nil
+	}
+	return c.conn.ReadMessageBytes()
+}
+
 // Quit asks the server to let this member leave; the server answers "*
 // bye" and closes, and Receive then returns io.EOF.
 func (c *Client) Quit() error { return c.Send("/quit") }

@@ -191,12 +191,12 @@ func TestCancelledRunStops(t *testing.T) {
 func TestStampRoundTrip(t *testing.T) {
 	b := make([]byte, MinSize+3)
 	stamp(b, 0x0123456789abcdef, 42*time.Millisecond)
-	seq, at, err := unstamp(string(b))
+	seq, at, err := unstamp(b)
 	if err != nil || seq != 0x0123456789abcdef || at != 42*time.Millisecond {
 		t.Fatalf("unstamp = %x, %v, %v", seq, at, err)
 	}
 	for _, bad := range []string{"", "short", strings.Repeat("z", MinSize)} {
-		if _, _, err := unstamp(bad); err == nil {
+		if _, _, err := unstamp([]byte(bad)); err == nil {
 			t.Errorf("unstamp(%q) accepted", bad)
 		}
 	}

@@ -179,14 +179,9 @@ func (m *refMember) write() {
 	}
 }
 
-// refClient is the lean client on a reference hub.
-type refClient struct {
-	conn net.Conn
-	br   *bufio.Reader
-	wbuf []byte
-}
-
-func dialRef(addr string, cfg *tls.Config, name string) (*refClient, error) {
+// dialRef joins the reference hub at addr as name, over TLS when cfg is
+// set.
+func dialRef(addr string, cfg *tls.Config, name string) (*lineClient, error) {
 	d := net.Dialer{Timeout: waitTimeout}
 	c, err := d.Dial("tcp", addr)
 	if err != nil {
@@ -201,42 +196,20 @@ func dialRef(addr string, cfg *tls.Config, name string) (*refClient, error) {
 		}
 		c = tc
 	}
-	// As chatlab's client reads once it has been busy.
-	rc := &refClient{conn: c, br: bufio.NewReaderSize(c, protocol.BusyReadBufferSize)}
-	if err := rc.SendBatch(name); err != nil {
+	lc := newLineClient(c)
+	if err := lc.SendBatch(name); err != nil {
 		c.Close()
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(waitTimeout))
-	greeting, err := rc.ReadRaw()
+	greeting, err := lc.ReadRawBytes()
 	c.SetDeadline(time.Time{})
-	if err != nil || greeting != refGreeting+name {
+	if err != nil || string(greeting) != refGreeting+name {
 		c.Close()
 		return nil, errors.Join(fmt.Errorf("bench: no greeting from the reference hub: %q", greeting), err)
 	}
-	return rc, nil
+	return lc, nil
 }
-
-func (c *refClient) SendBatch(lines ...string) error {
-	c.wbuf = c.wbuf[:0]
-	for _, l := range lines {
-		c.wbuf = append(c.wbuf, l...)
-		c.wbuf = append(c.wbuf, '\n')
-	}
-	_, err := c.conn.Write(c.wbuf)
-	return err
-}
-
-func (c *refClient) ReadRaw() (string, error) {
-	line, err := c.br.ReadSlice('\n')
-	if err != nil {
-		return "", err
-	}
-	return string(line[:len(line)-1]), nil
-}
-
-func (c *refClient) NetConn() net.Conn { return c.conn }
-func (c *refClient) Close() error      { return c.conn.Close() }
 
 // refTLS makes the hub's and the clients' TLS 1.3 configurations, with a
 // self-signed certificate for key, which the clients pin.

@@ -1,16 +1,17 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"net"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,12 +51,15 @@ type Room struct {
 }
 
 // client is the lean load generator's view of a connection, the same for
-// chatlab (a chat.Client, read with ReadRaw: no sanitising or parsing)
+// chatlab (a chat.Client, read with ReadRawBytes: no sanitising or parsing)
 // and for the reference hub (a line reader over TCP or TLS), so both
 // servers are driven by clients of the same cost.
 type client interface {
 	SendBatch(lines ...string) error
-	ReadRaw() (string, error)
+	// ReadRawBytes returns the next line as it came; it is valid until
+	// the next read, so a run allocates nothing per message on the
+	// clients' side, on either server.
+	ReadRawBytes() ([]byte, error)
 	NetConn() net.Conn
 	Close() error
 }
@@ -164,21 +168,44 @@ func openRoom(ctx context.Context, mode chat.Mode, srv *chat.Server, addr string
 	return r, nil
 }
 
-// join dials, and reads up to the server's greeting.
-func join(ctx context.Context, mode chat.Mode, addr, name string) (*chat.Client, error) {
-	c, err := chat.Dial(ctx, chat.ClientConfig{Mode: mode, Addr: addr, Name: name})
-	if err != nil {
-		return nil, err
+// join dials, and reads up to the server's greeting. In secure mode the
+// client is chatlab's own (chat.Client, read with ReadRawBytes); in plain mode
+// it is the line client the reference hub gets, after the banner.
+func join(ctx context.Context, mode chat.Mode, addr, name string) (client, error) {
+	var c client
+	if mode == chat.Plain {
+		d := net.Dialer{Timeout: waitTimeout}
+		nc, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		lc := newLineClient(nc)
+		nc.SetReadDeadline(time.Now().Add(waitTimeout))
+		if banner, err := lc.ReadRawBytes(); err != nil || string(banner) != chat.Banner {
+			nc.Close()
+			return nil, errors.Join(fmt.Errorf("bench: %s: no banner from a plain chatlab server: %q", name, banner), err)
+		}
+		if err := lc.SendBatch(name); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		c = lc
+	} else {
+		cc, err := chat.Dial(ctx, chat.ClientConfig{Mode: mode, Addr: addr, Name: name})
+		if err != nil {
+			return nil, err
+		}
+		c = cc
 	}
 	c.NetConn().SetReadDeadline(time.Now().Add(waitTimeout))
 	defer c.NetConn().SetReadDeadline(time.Time{})
 	for {
-		s, err := c.ReadRaw()
+		s, err := c.ReadRawBytes()
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("bench: %s got no greeting: %w", name, err)
 		}
-		if strings.HasPrefix(s, "* you are ") {
+		if bytes.HasPrefix(s, []byte("* you are ")) {
 			return c, nil
 		}
 	}
@@ -344,13 +371,13 @@ func (f *flight) send(c client, size int, p *progress) error {
 // order, and records its latency.
 func (f *flight) receive(c client, got *atomic.Int64, lat *[]time.Duration) error {
 	for n := int64(0); n < f.messages.Load(); {
-		s, err := c.ReadRaw()
+		s, err := c.ReadRawBytes()
 		if err != nil {
 			return fmt.Errorf("after %d messages: %w", n, err)
 		}
-		text, ok := strings.CutPrefix(s, senderName+": ")
+		text, ok := bytes.CutPrefix(s, []byte(senderName+": "))
 		if !ok {
-			if strings.HasPrefix(s, "* ") && strings.Contains(s, "disconnected") {
+			if bytes.HasPrefix(s, []byte("* ")) && bytes.Contains(s, []byte("disconnected")) {
 				return fmt.Errorf("after %d messages: the server says %q", n, s)
 			}
 			continue
@@ -417,16 +444,16 @@ func stamp(b []byte, seq uint64, at time.Duration) {
 	b[33] = ' '
 }
 
-func unstamp(s string) (seq uint64, at time.Duration, err error) {
+func unstamp(s []byte) (seq uint64, at time.Duration, err error) {
 	var n [8]byte
 	if len(s) < stampLen || s[16] != ' ' || s[33] != ' ' {
 		return 0, 0, fmt.Errorf("message %.40q carries no stamp", s)
 	}
-	if _, err := hex.Decode(n[:], []byte(s[0:16])); err != nil {
+	if _, err := hex.Decode(n[:], s[0:16]); err != nil {
 		return 0, 0, fmt.Errorf("message %.40q: bad stamp: %w", s, err)
 	}
 	seq = binary.BigEndian.Uint64(n[:])
-	if _, err := hex.Decode(n[:], []byte(s[17:33])); err != nil {
+	if _, err := hex.Decode(n[:], s[17:33]); err != nil {
 		return 0, 0, fmt.Errorf("message %.40q: bad stamp: %w", s, err)
 	}
 	return seq, time.Duration(binary.BigEndian.Uint64(n[:])), nil

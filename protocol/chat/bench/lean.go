@@ -1,0 +1,46 @@
+package bench
+
+import (
+	"bufio"
+	"net"
+
+	"chatlab/protocol"
+)
+
+// lineClient is the lean client for newline-separated lines: on the
+// reference hub over TCP or TLS, and on chatlab in plain mode, whose
+// lines are the same, so both plain servers are driven by the very same
+// client code. It checks nothing but the newline: the run checks every
+// message's stamp.
+type lineClient struct {
+	conn net.Conn
+	br   *bufio.Reader
+	wbuf []byte
+}
+
+func newLineClient(c net.Conn) *lineClient {
+	// As much as chatlab's own client reads at a time once it has been
+	// busy.
+	return &lineClient{conn: c, br: bufio.NewReaderSize(c, protocol.BusyReadBufferSize)}
+}
+
+func (c *lineClient) SendBatch(lines ...string) error {
+	c.wbuf = c.wbuf[:0]
+	for _, l := range lines {
+		c.wbuf = append(c.wbuf, l...)
+		c.wbuf = append(c.wbuf, '\n')
+	}
+	_, err := c.conn.Write(c.wbuf)
+	return err
+}
+
+func (c *lineClient) ReadRawBytes() ([]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return nil, err
+	}
+	return line[:len(line)-1], nil
+}
+
+func (c *lineClient) NetConn() net.Conn { return c.conn }
+func (c *lineClient) Close() error      { return c.conn.Close() }
