@@ -301,6 +301,9 @@ func TestServerHandshakeRejects(t *testing.T) {
 		{"garbage key exchange", AppendRecord(nil, TypeKeyExchange, make([]byte, WrappedKeySize)), ErrBadRecord},
 		{"data before key exchange", AppendRecord(nil, TypeData, make([]byte, 40)), nil},
 		{"binary garbage", []byte{0x99, 0x00, 0xfe, 0x13, 0x37, 0x00}, ErrUnknownType},
+		// Refused from the header: the server neither waits for nor
+		// buffers the 4000 bytes it announces.
+		{"long key exchange header alone", []byte{byte(TypeKeyExchange), 0, 0, 0x0f, 0xa0}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -322,9 +325,14 @@ func TestServerHandshakeRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			_, err = Server(c, ServerConfig{Key: key, Timeout: 2 * time.Second})
+			// Every case is refused on what was sent, never by the clock.
+			_, err = Server(c, ServerConfig{Key: key, Timeout: time.Minute})
 			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
 				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the server waited for more: %v", err)
 			}
 		})
 	}

@@ -71,12 +71,18 @@ func Server(c net.Conn, cfg ServerConfig) (*Conn, error) {
 		return nil, fmt.Errorf("protocol: send hello: %w", err)
 	}
 	conn := newConn(c, suite)
-	h, kex, err := conn.rr.next()
+	// The header alone says whether this is the key exchange: a peer
+	// announcing anything else is refused before its body is read.
+	h, err := conn.rr.header()
+	if err == nil && (h.Type != TypeKeyExchange || h.Length != WrappedKeySize) {
+		return nil, fmt.Errorf("protocol: expected a %d-byte key exchange, got %s of %d bytes", WrappedKeySize, h.Type, h.Length)
+	}
+	var kex []byte
+	if err == nil {
+		_, kex, err = conn.rr.next()
+	}
 	if err != nil {
 		return nil, handshakeReadError(err, conn.rr.hdr[:])
-	}
-	if h.Type != TypeKeyExchange || len(kex) != WrappedKeySize {
-		return nil, fmt.Errorf("protocol: expected a %d-byte key exchange, got %s of %d bytes", WrappedKeySize, h.Type, len(kex))
 	}
 	sessionKey, err := rsa.DecryptOAEP(sha256.New(), nil, cfg.Key, kex, nil)
 	if err != nil || len(sessionKey) != SessionKeySize {

@@ -45,8 +45,9 @@ type reader struct {
 	small []byte // the connection's own small buffer
 	large *[]byte
 	lend  *ReadBuffers // where large comes from and goes back to; nil keeps it
-	// full says the last read filled the buffer: the peer had more.
-	full bool
+	// fullReads counts the last reads in a row that filled the buffer:
+	// the peer had more.
+	fullReads int
 }
 
 func newReader(rd io.Reader) *reader {
@@ -57,13 +58,26 @@ func newReader(rd io.Reader) *reader {
 func (b *reader) buffered() int { return b.w - b.r }
 
 // fill reads once, so that at least want bytes could be buffered. Before
-// the read it moves the unread bytes to the front of the buffer it picks:
-// the large one after a read that filled the buffer, when want or the
-// unread bytes need it, or once made with no lender to give it back to;
-// else the small one, handing the large one back.
+// the read it moves the unread bytes to the front of the buffer it picks,
+// the large one when:
+//   - want or the unread bytes need it;
+//   - the last read filled the buffer and left part of a message in it;
+//   - the last read filled the small buffer and the one before it filled
+//     its buffer too: a burst whose messages end where reads do;
+//   - it was made with no lender to give it back to.
+//
+// Else it reads into the small one, handing the large one back. So a read
+// that begins a new message after one read that filled the buffer goes
+// into the small buffer: if the peer has nothing more, the connection
+// waits for it with 2 KiB, and only a burst that ends exactly where a
+// second full read of 2 KiB does leaves it waiting with the large one.
 func (b *reader) fill(want int) {
 	n := b.buffered()
-	if b.full || want > len(b.small) || n >= len(b.small) || b.large != nil && b.lend == nil {
+	large := want > len(b.small) || n >= len(b.small) ||
+		b.fullReads > 0 && n > 0 ||
+		b.fullReads > 1 && len(b.buf) == len(b.small) ||
+		b.large != nil && b.lend == nil
+	if large {
 		if b.large == nil {
 			if b.lend != nil {
 				b.large = b.lend.pool.Get().(*[]byte)
@@ -85,7 +99,11 @@ func (b *reader) fill(want int) {
 		m = 0
 	}
 	b.w += m
-	b.full = b.w == len(b.buf)
+	if b.w == len(b.buf) {
+		b.fullReads++
+	} else {
+		b.fullReads = 0
+	}
 	if err != nil {
 		b.err = err
 	} else if m == 0 {

@@ -84,9 +84,11 @@ func TestReaderBusyAndIdle(t *testing.T) {
 	if len(src.blocked) != 3 {
 		t.Errorf("the reader waited %d times, want 3", len(src.blocked))
 	}
-	// The burst needs 256 KiB / 32 KiB = 8 large reads and one small one
-	// that shows the peer has more; the quiet lines and the end one each.
-	if max := 1 + 9 + 2 + 1 + 3; src.reads > max {
+	// The burst needs 256 KiB / 32 KiB = 8 large reads. Its lines end
+	// where reads do, so each large read is followed by a small one (see
+	// fill), and two small ones show the burst first; the quiet lines and
+	// the end take a read each. With 2 KiB reads alone it would be 128.
+	if max := 1 + (2 + 8 + 8) + 2 + 3; src.reads > max {
 		t.Errorf("%d reads, want at most %d", src.reads, max)
 	}
 	if br.large != nil || len(br.buf) != readBufferSize {
@@ -210,5 +212,43 @@ func TestLongLineInParts(t *testing.T) {
 	}
 	if got, err := p.ReadMessage(); got != "next" || err != nil {
 		t.Fatalf("after the long line: %q, %v", got, err)
+	}
+}
+
+// TestReaderWaitsSmallAfterExactFill: a burst that ends exactly where a
+// read fills the buffer leaves nothing unread, and the wait for the
+// peer's next message is made with the small buffer, in lines and in
+// records alike.
+func TestReaderWaitsSmallAfterExactFill(t *testing.T) {
+	exact := lines(2, readBufferSize/2, "q") // fills the small buffer exactly
+	big := lines(BusyReadBufferSize/1024+32, 1024, "b")
+	rec := AppendRecord(nil, TypeData, make([]byte, readBufferSize-RecordHeaderLen))
+	for name, chunks := range map[string][][]byte{
+		"lines":   {exact, {}, lines(1, 100, "q")},
+		"burst":   {big[:BusyReadBufferSize+readBufferSize], {}, big[BusyReadBufferSize+readBufferSize:]},
+		"records": {rec, {}, rec},
+	} {
+		src := &burstSource{chunks: chunks}
+		br := newReader(src)
+		br.lend = NewReadBuffers()
+		if name == "records" {
+			rr := recordReader{r: br}
+			for {
+				if _, _, err := rr.next(); err != nil {
+					break
+				}
+			}
+		} else {
+			for {
+				if _, err := br.readSlice('\n'); err != nil {
+					break
+				}
+			}
+		}
+		for i, size := range src.blocked {
+			if size > readBufferSize {
+				t.Errorf("%s: wait %d for the peer was made with a %d-byte buffer", name, i+1, size)
+			}
+		}
 	}
 }

@@ -106,22 +106,15 @@ type recordReader struct {
 // io.EOF; one that ends inside a record returns ErrTruncated. Other
 // errors (a timeout) leave what was read buffered for the next call.
 func (rr *recordReader) next() (Header, []byte, error) {
-	b, err := rr.r.peek(RecordHeaderLen)
-	copy(rr.hdr[:], b)
-	if len(b) < RecordHeaderLen {
-		if len(b) > 0 && err == io.EOF {
-			err = ErrTruncated
-		}
-		return Header{}, nil, err
-	}
-	h, err := ParseHeader(rr.hdr[:])
+	h, err := rr.header()
 	if err != nil {
 		return h, nil, err
 	}
 	// ParseHeader bounds the length, so the record fits the large
 	// buffer, and nothing is allocated for it.
 	n := RecordHeaderLen + int(h.Length)
-	if b, err = rr.r.peek(n); len(b) < n {
+	b, err := rr.r.peek(n)
+	if len(b) < n {
 		if err == io.EOF {
 			err = ErrTruncated
 		}
@@ -129,4 +122,19 @@ func (rr *recordReader) next() (Header, []byte, error) {
 	}
 	rr.r.discard(n)
 	return h, b[RecordHeaderLen:], nil
+}
+
+// header reads and checks the next record's header, and leaves it unread,
+// so a caller that expects a certain record can refuse another before its
+// body is waited for.
+func (rr *recordReader) header() (Header, error) {
+	b, err := rr.r.peek(RecordHeaderLen)
+	copy(rr.hdr[:], b)
+	if len(b) < RecordHeaderLen {
+		if len(b) > 0 && err == io.EOF {
+			err = ErrTruncated
+		}
+		return Header{}, err
+	}
+	return ParseHeader(rr.hdr[:])
 }

@@ -354,3 +354,34 @@ func TestLinesSentTogetherKeepTheirOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupNeverDropsAReader: lines that come in one write go to the room
+// together, but no further than each member's wait mark at a time, so a
+// member who reads is never dropped for them, even when the whole write
+// is more than its queue may hold.
+func TestGroupNeverDropsAReader(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv, addr := e2eServer(t, Config{Mode: mode, QueueLimit: 8})
+			bob := e2eClient(t, mode, addr, "bob")
+			alice := e2eClient(t, mode, addr, "alice")
+			e2eExpect(t, bob, "* alice joined")
+			e2eWaitMembers(t, srv, 2)
+			var lines []string
+			for i := range 3 * groupLines {
+				lines = append(lines, fmt.Sprintf("line %d", i))
+			}
+			if err := alice.SendBatch(lines...); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range lines {
+				bob.NetConn().SetReadDeadline(time.Now().Add(quietDeadline))
+				got, err := bob.Receive()
+				if err != nil || got.String() != "alice: "+l {
+					t.Fatalf("bob got %q, %v; want %q", got.String(), err, "alice: "+l)
+				}
+			}
+			stillTalking(t, srv, alice, bob, "alice", "bob")
+		})
+	}
+}

@@ -110,6 +110,20 @@ func (m *member) send(lines ...string) (lagging bool) {
 	return lagging
 }
 
+// headroom is how many of lines, at least one, the member can take before
+// it reaches its wait mark: its queue may end one line past the mark, as
+// it may when lines come one at a time.
+func (m *member) headroom(lines []string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, queued := 0, m.queued
+	for n < len(lines) && len(m.queue)+n < m.lim.waitLines && queued < m.lim.waitBytes {
+		queued += len(lines[n])
+		n++
+	}
+	return max(n, 1)
+}
+
 func (m *member) laggingLocked() bool {
 	return !m.closing && !m.dropped && (len(m.queue) >= m.lim.waitLines || m.queued >= m.lim.waitBytes)
 }

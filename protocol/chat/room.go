@@ -78,14 +78,24 @@ func (r *room) rename(old, new string, m *member) bool {
 	return true
 }
 
-// broadcast sends lines to every member but except. It returns a member
-// past its wait mark, if there is one: the sender waits for it before it
-// sends again, so a member who sends faster than the room can take is
-// slowed down, and those who read are not dropped for it.
-func (r *room) broadcast(except *member, lines ...string) (lagging *member) {
+// broadcast sends lines to every member but except, as many as every
+// member can take before its wait mark (and at least one), and returns
+// how many it sent. With them it returns a member past its wait mark, if
+// there is one: the sender waits for it before it sends the rest, so a
+// member who sends faster than the room can take is slowed down, those
+// who read are not dropped for it, and one sender takes a member at most
+// one line past its mark, as if every line were sent alone.
+func (r *room) broadcast(except *member, lines ...string) (sent int, lagging *member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.broadcastLocked(except, lines...)
+	if len(lines) > 1 {
+		for _, m := range r.members {
+			if m != except {
+				lines = lines[:m.headroom(lines)]
+			}
+		}
+	}
+	return len(lines), r.broadcastLocked(except, lines...)
 }
 
 // broadcastLocked queues lines for every member but except, and returns

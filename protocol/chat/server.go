@@ -435,18 +435,19 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string, pe
 type group struct{ lines []string }
 
 // pass gives the gathered lines to the room. When a member is past its
-// wait mark, the reader then reads nothing more from this member until
-// that one has caught up, or is dropped for its slowness.
+// wait mark, the reader waits until that one has caught up, or is dropped
+// for its slowness, before it passes the rest, and reads nothing more
+// from this member meanwhile.
 func (s *Server) pass(g *group, from *member) {
-	if len(g.lines) == 0 {
-		return
+	for rest := g.lines; len(rest) > 0; {
+		sent, lagging := s.room.broadcast(from, rest...)
+		rest = rest[sent:]
+		if lagging != nil {
+			lagging.waitDrained()
+		}
 	}
-	lagging := s.room.broadcast(from, g.lines...)
 	clear(g.lines)
 	g.lines = g.lines[:0]
-	if lagging != nil {
-		lagging.waitDrained()
-	}
 }
 
 // messageLine is "NAME: text", with the text's controls shown as
