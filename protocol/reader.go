@@ -166,19 +166,3 @@ func (b *reader) readSlice(delim byte) ([]byte, error) {
 		b.fill(seen + 1)
 	}
 }
-
-// Read reads into p, from the buffer first.
-func (b *reader) Read(p []byte) (int, error) {
-	if b.buffered() == 0 {
-		if b.err != nil {
-			return 0, b.takeErr()
-		}
-		b.fill(1)
-	}
-	n := copy(p, b.buf[b.r:b.w])
-	b.r += n
-	if n == 0 {
-		return 0, b.takeErr()
-	}
-	return n, nil
-}
