@@ -371,11 +371,11 @@ const groupLines = 32
 // readLoop reads the member's lines until it quits or fails, and returns
 // the notice text for its departure.
 func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string, peer string) string {
-	var g group
+	var group []string // lines read, not yet passed to the room
 	for {
 		msg, err := conn.ReadMessageBytes()
 		if err != nil {
-			s.pass(&g, m)
+			group = s.pass(group, m)
 		}
 		if err != nil && !m.isDropped() && !s.isClosing() {
 			if n, ok := skipLongLine(conn, err); ok {
@@ -408,7 +408,7 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string, pe
 		case len(msg) == 0:
 		case msg[0] == '/':
 			// A command acts on the room: the lines before it go first.
-			s.pass(&g, m)
+			group = s.pass(group, m)
 			if quit := s.command(string(msg), m, name, peer); quit {
 				m.send(notice("bye"))
 				return "left"
@@ -423,31 +423,28 @@ func (s *Server) readLoop(conn protocol.MessageConn, m *member, name *string, pe
 				m.send(notice(fmt.Sprintf("error: message too long with its control characters shown (%d bytes, the limit is %d); send fewer control characters", len(line), protocol.MaxLine)))
 				break
 			}
-			g.lines = append(g.lines, line)
+			group = append(group, line)
 		}
-		if len(g.lines) >= groupLines || !conn.MessageBuffered() {
-			s.pass(&g, m)
+		if len(group) >= groupLines || !conn.MessageBuffered() {
+			group = s.pass(group, m)
 		}
 	}
 }
 
-// group is the lines a member's reader has gathered.
-type group struct{ lines []string }
-
-// pass gives the gathered lines to the room. When a member is past its
-// wait mark, the reader waits until that one has caught up, or is dropped
-// for its slowness, before it passes the rest, and reads nothing more
-// from this member meanwhile.
-func (s *Server) pass(g *group, from *member) {
-	for rest := g.lines; len(rest) > 0; {
+// pass gives the gathered lines to the room and returns group emptied,
+// for reuse. When a member is past its wait mark, the reader waits until
+// that one has caught up, or is dropped for its slowness, before it
+// passes the rest, and reads nothing more from this member meanwhile.
+func (s *Server) pass(group []string, from *member) []string {
+	for rest := group; len(rest) > 0; {
 		sent, lagging := s.room.broadcast(from, rest...)
 		rest = rest[sent:]
 		if lagging != nil {
 			lagging.waitDrained()
 		}
 	}
-	clear(g.lines)
-	g.lines = g.lines[:0]
+	clear(group)
+	return group[:0]
 }
 
 // messageLine is "NAME: text", with the text's controls shown as
