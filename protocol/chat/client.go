@@ -212,11 +212,8 @@ func (c *Client) Receive() (Line, error) {
 // ReadRaw returns the next line from the server as it came, not
 // sanitised: for programs (benchmarks) that check it rather than show it.
 func (c *Client) ReadRaw() (string, error) {
-	if c.hasFirst {
-		c.hasFirst = false
-		return c.first, nil
-	}
-	return c.conn.ReadMessage()
+	b, err := c.ReadRawBytes()
+	return string(b), err
 }
 
 // ReadRawBytes is ReadRaw without the copy, for benchmarks: the line
