@@ -16,7 +16,7 @@ import (
 	"chatlab/protocol/chat"
 )
 
-func testKey(t *testing.T) *rsa.PrivateKey {
+func testKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "server-key.pem"))
 	if err != nil {
