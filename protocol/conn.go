@@ -88,7 +88,7 @@ func (c *Conn) ReadMessage() (string, error) {
 // MessageBuffered reports whether a whole record is buffered, or a header
 // that ReadMessage refuses at once.
 func (c *Conn) MessageBuffered() bool {
-	b := c.rr.r.buf[c.rr.r.r:c.rr.r.w]
+	b := c.rr.r.unread()
 	if len(b) < RecordHeaderLen {
 		return false
 	}
@@ -214,7 +214,7 @@ func (p *PlainConn) ReadMessage() (string, error) {
 
 // MessageBuffered reports whether a whole line is buffered.
 func (p *PlainConn) MessageBuffered() bool {
-	return bytes.IndexByte(p.br.buf[p.br.r:p.br.w], '\n') >= 0
+	return bytes.IndexByte(p.br.unread(), '\n') >= 0
 }
 
 // ReadMessageBytes is ReadMessage without the copy.

@@ -57,6 +57,10 @@ func newReader(rd io.Reader) *reader {
 
 func (b *reader) buffered() int { return b.w - b.r }
 
+// unread is what the reader holds and has not handed out: a look, not a
+// read.
+func (b *reader) unread() []byte { return b.buf[b.r:b.w] }
+
 // fill reads once, so that at least want bytes could be buffered. Before
 // the read it moves the unread bytes to the front of the buffer it picks,
 // the large one when:
@@ -135,7 +139,7 @@ func (b *reader) peek(n int) ([]byte, error) {
 		b.fill(n)
 	}
 	if b.buffered() < n {
-		return b.buf[b.r:b.w], b.takeErr()
+		return b.unread(), b.takeErr()
 	}
 	return b.buf[b.r : b.r+n], nil
 }
