@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -248,3 +249,66 @@ func TestMedian(t *testing.T) {
 		t.Fatal("combined no runs")
 	}
 }
+
+// TestLeanClientsAllocateNothing backs the claim that a run's clients
+// allocate nothing per message: the line client, and chatlab's secure
+// client reading records in place.
+func TestLeanClientsAllocateNothing(t *testing.T) {
+	const lines = 600
+	text := strings.Repeat("m", 1000)
+	read := func(name string, c client, stream []byte, w net.Conn) {
+		go func() { w.Write(stream) }()
+		if allocs := testing.AllocsPerRun(lines-1, func() {
+			if _, err := c.ReadRawBytes(); err != nil {
+				t.Fatal(err)
+			}
+		}); allocs != 0 {
+			t.Errorf("%s: %v allocations per message read", name, allocs)
+		}
+	}
+
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	var stream []byte
+	for range lines {
+		stream = append(stream, "sender: "+text+"\n"...)
+	}
+	read("line client", newLineClient(a), stream, b)
+
+	key := testKey(t)
+	ca, cb := net.Pipe()
+	defer ca.Close()
+	defer cb.Close()
+	srvc := make(chan *protocol.Conn, 1)
+	go func() {
+		s, err := protocol.Server(cb, protocol.ServerConfig{Key: key})
+		if err != nil {
+			t.Error(err)
+		}
+		srvc <- s
+	}()
+	conn, _, err := protocol.Client(ca, protocol.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := <-srvc
+	if srv == nil {
+		t.FailNow()
+	}
+	msgs := make([]string, lines)
+	for i := range msgs {
+		msgs[i] = "sender: " + text
+	}
+	sealed, err := srv.AppendMessages(nil, msgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read("secure client", secureReader{conn}, sealed, cb)
+}
+
+// secureReader reads a protocol.Conn as chat.Client.ReadRawBytes does.
+type secureReader struct{ *protocol.Conn }
+
+func (r secureReader) ReadRawBytes() ([]byte, error)   { return r.ReadMessageBytes() }
+func (r secureReader) SendBatch(lines ...string) error { return r.WriteMessages(lines...) }
