@@ -3,9 +3,11 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -234,6 +236,80 @@ func TestHandshakeOverLoopback(t *testing.T) {
 	go srv.WriteMessages("* welcome")
 	if got, err := cli.ReadMessage(); got != "* welcome" || err != nil {
 		t.Fatalf("client read %q %v", got, err)
+	}
+}
+
+// TestHandshakerServesMany: one Handshaker runs handshakes on several
+// connections at once, each with its own session key, and refuses to be
+// made without a key.
+func TestHandshakerServesMany(t *testing.T) {
+	if _, err := NewHandshaker(ServerConfig{}); err == nil {
+		t.Fatal("a handshaker without a key was made")
+	}
+	key := testKey(t, "server-key.pem")
+	h, err := NewHandshaker(ServerConfig{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const n = 8
+	go func() {
+		for range n {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				srv, err := h.Handshake(c)
+				if err != nil {
+					return
+				}
+				// Each server side echoes the one line it reads.
+				if m, err := srv.ReadMessage(); err == nil {
+					srv.WriteMessages("echo " + m)
+				}
+			}()
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Minute))
+			cli, hello, err := Client(c, ClientConfig{})
+			if err == nil && FingerprintDER(hello.KeyDER) != Fingerprint(&key.PublicKey) {
+				err = fmt.Errorf("client %d saw another key", i)
+			}
+			if err == nil {
+				err = cli.WriteMessages(fmt.Sprint("client ", i))
+			}
+			var got string
+			if err == nil {
+				got, err = cli.ReadMessage()
+			}
+			if err == nil && got != fmt.Sprint("echo client ", i) {
+				err = fmt.Errorf("client %d read %q", i, got)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }
 

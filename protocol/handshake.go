@@ -52,30 +52,56 @@ func timeoutOr(d time.Duration) time.Duration {
 	return d
 }
 
-// Server runs the server side of the handshake on c.
+// Server runs the server side of the handshake on c. A server that runs
+// many handshakes with one key uses a Handshaker instead.
 func Server(c net.Conn, cfg ServerConfig) (*Conn, error) {
-	suite := cfg.Suite
-	if suite == nil {
-		suite = AES128GCM()
-	}
-	if cfg.Key == nil {
-		return nil, errors.New("protocol: server has no key")
-	}
-	c.SetDeadline(time.Now().Add(timeoutOr(cfg.Timeout)))
-	body, err := MarshalHello(&cfg.Key.PublicKey, suite.ID())
+	h, err := NewHandshaker(cfg)
 	if err != nil {
 		return nil, err
 	}
-	hello := AppendRecord(nil, TypeHello, body)
-	if _, err := c.Write(hello); err != nil {
+	return h.Handshake(c)
+}
+
+// Handshaker runs the server side of handshakes with one key and suite.
+// It makes the hello record once, where Server makes it for every
+// connection: marshalling the key is most of what a server does before
+// the key exchange comes.
+type Handshaker struct {
+	cfg   ServerConfig
+	suite CipherSuite
+	hello []byte // the hello record; written, never changed
+}
+
+// NewHandshaker checks cfg and makes its hello.
+func NewHandshaker(cfg ServerConfig) (*Handshaker, error) {
+	if cfg.Key == nil {
+		return nil, errors.New("protocol: server has no key")
+	}
+	h := &Handshaker{cfg: cfg, suite: cfg.Suite}
+	if h.suite == nil {
+		h.suite = AES128GCM()
+	}
+	body, err := MarshalHello(&cfg.Key.PublicKey, h.suite.ID())
+	if err != nil {
+		return nil, err
+	}
+	h.hello = AppendRecord(nil, TypeHello, body)
+	return h, nil
+}
+
+// Handshake runs the server side of the handshake on c. It is safe to
+// call from many goroutines at once.
+func (h *Handshaker) Handshake(c net.Conn) (*Conn, error) {
+	c.SetDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
+	if _, err := c.Write(h.hello); err != nil {
 		return nil, fmt.Errorf("protocol: send hello: %w", err)
 	}
-	conn := newConn(c, suite)
+	conn := newConn(c, h.suite)
 	// The header alone says whether this is the key exchange: a peer
 	// announcing anything else is refused before its body is read.
-	h, err := conn.rr.header()
-	if err == nil && (h.Type != TypeKeyExchange || h.Length != WrappedKeySize) {
-		return nil, fmt.Errorf("protocol: expected a %d-byte key exchange, got %s of %d bytes", WrappedKeySize, h.Type, h.Length)
+	hdr, err := conn.rr.header()
+	if err == nil && (hdr.Type != TypeKeyExchange || hdr.Length != WrappedKeySize) {
+		return nil, fmt.Errorf("protocol: expected a %d-byte key exchange, got %s of %d bytes", WrappedKeySize, hdr.Type, hdr.Length)
 	}
 	var kex []byte
 	if err == nil {
@@ -84,11 +110,11 @@ func Server(c net.Conn, cfg ServerConfig) (*Conn, error) {
 	if err != nil {
 		return nil, handshakeReadError(err, conn.rr.hdr[:])
 	}
-	sessionKey, err := rsa.DecryptOAEP(sha256.New(), nil, cfg.Key, kex, nil)
+	sessionKey, err := rsa.DecryptOAEP(sha256.New(), nil, h.cfg.Key, kex, nil)
 	if err != nil || len(sessionKey) != SessionKeySize {
 		return nil, fmt.Errorf("protocol: key exchange: %w", ErrBadRecord)
 	}
-	transcript := Transcript(hello, AppendRecord(nil, TypeKeyExchange, kex))
+	transcript := Transcript(h.hello, AppendRecord(nil, TypeKeyExchange, kex))
 	c2s, s2c, err := DeriveKeys(sessionKey, transcript)
 	if err != nil {
 		return nil, err
@@ -96,7 +122,7 @@ func Server(c net.Conn, cfg ServerConfig) (*Conn, error) {
 	if err := conn.setKeys(s2c, c2s); err != nil {
 		return nil, err
 	}
-	if err := cfg.KeyLog.logSession(transcript, sessionKey); err != nil {
+	if err := h.cfg.KeyLog.logSession(transcript, sessionKey); err != nil {
 		return nil, err
 	}
 	c.SetDeadline(time.Time{})
