@@ -385,3 +385,60 @@ func TestGroupNeverDropsAReader(t *testing.T) {
 		})
 	}
 }
+
+// TestGreetingComesFirst: a member's first line is its greeting, even when
+// it joins a room that another member keeps busy. The lines the room sent
+// it while it joined follow the greeting.
+func TestGreetingComesFirst(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv, addr := e2eServer(t, Config{Mode: mode})
+			talker, _ := rawJoin(t, mode, addr, "talker")
+			e2eWaitMembers(t, srv, 1)
+			stop := make(chan struct{})
+			flooded := make(chan error, 1)
+			go func() {
+				batch := make([]string, 8)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						flooded <- nil
+						return
+					default:
+					}
+					for j := range batch {
+						batch[j] = fmt.Sprintf("line %d", i*len(batch)+j)
+					}
+					if err := talker.WriteMessages(batch...); err != nil {
+						flooded <- err
+						return
+					}
+				}
+			}()
+			for i := range 20 {
+				name := fmt.Sprintf("newcomer%d", i)
+				conn, nc, err := joinRaw(mode, addr, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				first, err := conn.ReadMessage()
+				if err != nil || !strings.HasPrefix(first, "* you are "+name+";") {
+					t.Fatalf("%s's first line: %q, %v; want its greeting", name, first, err)
+				}
+				// The room was busy while it joined: the talker's lines
+				// come after the greeting.
+				for line := ""; !strings.HasPrefix(line, "talker: line "); {
+					conn.NetConn().SetReadDeadline(time.Now().Add(quietDeadline))
+					if line, err = conn.ReadMessage(); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+				}
+				nc.Close()
+			}
+			close(stop)
+			if err := <-flooded; err != nil {
+				t.Fatalf("talker: %v", err)
+			}
+		})
+	}
+}

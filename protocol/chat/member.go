@@ -38,7 +38,7 @@ type appender interface {
 }
 
 // member is one connected, named participant. Its reader is the goroutine
-// that runs Server.handle; its writer runs writeLoop.
+// that runs Server.serve; its writer runs writeLoop.
 type member struct {
 	conn protocol.MessageConn
 	enc  appender
@@ -148,7 +148,7 @@ func (m *member) poke() {
 
 // dropLocked marks the member too slow: what is queued is discarded, and
 // its reader is woken, so it leaves the room and queues the notice that
-// tells the member why (Server.handle).
+// tells the member why (Server.serve).
 func (m *member) dropLocked() {
 	if m.dropped {
 		return

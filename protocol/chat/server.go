@@ -107,6 +107,8 @@ type Server struct {
 	// reads lends the members' connections their large read buffers
 	// while they read a burst.
 	reads *protocol.ReadBuffers
+	// handshaker runs the secure handshakes (nil in plain mode).
+	handshaker *protocol.Handshaker
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -155,6 +157,13 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:     make(map[net.Conn]struct{}),
 		done:      make(chan struct{}),
 		reads:     protocol.NewReadBuffers(),
+	}
+	if cfg.Mode == Secure {
+		h, err := protocol.NewHandshaker(protocol.ServerConfig{Key: cfg.Key, Suite: cfg.Suite, Timeout: cfg.HandshakeTimeout, KeyLog: cfg.KeyLog})
+		if err != nil {
+			return nil, fmt.Errorf("chat: %w", err)
+		}
+		s.handshaker = h
 	}
 	s.bufs.New = func() any {
 		b := make([]byte, 0, maxWriteBytes+maxWriteBytes/8)
@@ -279,11 +288,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// handle runs one connection from accept to close: handshake, name, then
-// the reader loop.
+// handle runs one connection's join: the handshake, the name and the
+// greeting, all on this goroutine, so nothing waits for a hand-over
+// between goroutines before the greeting is on its way. It then gives the
+// member to a reader and a writer goroutine of their own, and ends: the
+// stack that the RSA decryption grew goes with it, and does not stay with
+// every member.
 func (s *Server) handle(c net.Conn, j *joining) {
-	defer s.untrack(c)
-	defer c.Close()
+	m, name, ok := s.join(c, j)
+	if !ok {
+		c.Close()
+		s.untrack(c)
+		return
+	}
+	go s.serve(c, m, name)
+}
+
+// join takes a connection from accept to a member in the room, and
+// writes it its greeting. It logs why when it fails.
+func (s *Server) join(c net.Conn, j *joining) (*member, string, bool) {
 	joined := sync.OnceFunc(func() { s.joined(j) }) // no longer pending: joined, or gone
 	defer joined()
 	peer := c.RemoteAddr().String()
@@ -291,16 +314,16 @@ func (s *Server) handle(c net.Conn, j *joining) {
 	conn, err := s.open(j)
 	switch {
 	case err != nil && j.evicted.Load():
-		return // admit logged it
+		return nil, "", false // admit logged it
 	case errors.Is(err, io.EOF):
 		s.log.Printf("%s: left during the handshake, having sent nothing (a secure client that refuses the server's key does this)", peer)
-		return
+		return nil, "", false
 	case errors.Is(err, protocol.ErrPlainPeer):
 		s.log.Printf("%s: a plain-mode client at this secure server; told it to use --secure, and closed", peer)
-		return
+		return nil, "", false
 	case err != nil:
 		s.log.Printf("%s: %v", peer, err)
-		return
+		return nil, "", false
 	}
 	// A connection that sends nothing gets the quiet deadline; the first
 	// byte of its name moves it to the long one (joining.Read).
@@ -314,44 +337,62 @@ func (s *Server) handle(c net.Conn, j *joining) {
 	c.SetReadDeadline(time.Time{})
 	switch {
 	case err != nil && j.evicted.Load():
-		return
+		return nil, "", false
 	case errors.Is(err, io.EOF):
 		s.log.Printf("%s: left before sending a name", peer)
-		return
+		return nil, "", false
 	case err != nil && isTimeout(err) && !j.typing.Load():
 		s.log.Printf("%s: sent no name in %v; closed", peer, s.cfg.QuietNameTimeout)
-		return
+		return nil, "", false
 	case err != nil:
 		s.log.Printf("%s: no name: %v", peer, err)
-		return
+		return nil, "", false
 	}
 	if err := protocol.ValidName(name); err != nil {
 		conn.WriteMessages(notice("error: " + err.Error() + "; reconnect with another name"))
 		s.log.Printf("%s: refused name %q", peer, protocol.Sanitize(name))
-		return
+		return nil, "", false
 	}
 
 	m := newMember(conn, &s.bufs, s.limits(), s.cfg.WriteTimeout)
 	given := s.room.join(name, m)
 	if given == "" {
 		conn.WriteMessages(ShutdownNotice)
-		return
+		return nil, "", false
 	}
+	// The member's writer has not started, so this goroutine may write:
+	// the greeting goes first, then whatever the room queued meanwhile.
+	// It goes through the writer's pooled buffer, as every later line
+	// does, so the member keeps no buffer of its own for it.
+	var greeting []string
+	if given != name {
+		greeting = append(greeting, notice("the name "+name+" is taken; you are "+given))
+	}
+	greeting = append(greeting, notice(fmt.Sprintf("you are %s; in the room: %s; /help lists commands", given, joinNames(s.room.names()))))
+	c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	_, err = m.writeBatch(greeting)
+	c.SetWriteDeadline(time.Time{})
+	if err != nil {
+		why := "was disconnected: " + shortError(err)
+		s.room.leave(given, m, why)
+		s.log.Printf("%s: %s joined (%s) and %s before its greeting was written", peer, given, s.cfg.Mode, why)
+		return nil, "", false
+	}
+	s.log.Printf("%s: %s joined (%s)", peer, given, s.cfg.Mode)
+	return m, given, true
+}
+
+// serve runs a member from its greeting to its leaving: its writer on a
+// goroutine of its own, its reader on this one.
+func (s *Server) serve(c net.Conn, m *member, given string) {
+	defer s.untrack(c)
+	defer c.Close()
 	var writer sync.WaitGroup
-	writer.Add(1)
-	go func() {
-		defer writer.Done()
-		m.writeLoop()
-	}()
+	writer.Go(m.writeLoop)
 	defer writer.Wait()
 
-	if given != name {
-		m.send(notice("the name " + name + " is taken; you are " + given))
-	}
-	m.send(notice(fmt.Sprintf("you are %s; in the room: %s; /help lists commands", given, joinNames(s.room.names()))))
-	s.log.Printf("%s: %s joined (%s)", peer, given, s.cfg.Mode)
-
-	why := s.readLoop(conn, m, &given, peer)
+	peer := c.RemoteAddr().String()
+	why := s.readLoop(m.conn, m, &given, peer)
 	s.room.leave(given, m, why)
 	if reason, cut := strings.CutPrefix(why, "was disconnected: "); cut {
 		// The member hears why it was cut off, if it can still hear.
@@ -505,20 +546,7 @@ func (s *Server) open(c *joining) (protocol.MessageConn, error) {
 		c.SetWriteDeadline(time.Time{})
 		return pc, nil
 	}
-	// The RSA decryption grows a goroutine's stack by several KiB, and a
-	// grown stack stays with its goroutine. Running the handshake on a
-	// goroutine that then exits keeps the member's long-lived reader small.
-	type result struct {
-		conn *protocol.Conn
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		conn, err := protocol.Server(c, protocol.ServerConfig{Key: s.cfg.Key, Suite: s.cfg.Suite, Timeout: s.cfg.HandshakeTimeout, KeyLog: s.cfg.KeyLog})
-		done <- result{conn, err}
-	}()
-	r := <-done
-	conn, err := r.conn, r.err
+	conn, err := s.handshaker.Handshake(c)
 	if conn != nil {
 		conn.ShareReadBuffers(s.reads)
 	}
