@@ -51,10 +51,10 @@ client. One message lost, repeated or out of order fails the run.
 
 The runs alternate, R rounds of every server and mode, and every figure is
 the median over the rounds; ±% is half their range. The lines under the
-table give chatlab/reference ratios, the join against a bare RSA-2048
-decryption timed in the same run, and secure/plain. Progress is shown on
-stderr when it is a terminal; results go to stdout. The open-file limit is
-raised to fit the clients if it is too low.
+table give chatlab/reference ratios, the join against bare RSA-2048
+decryptions timed in turns with the joins, and secure/plain. Progress is
+shown on stderr when it is a terminal; results go to stdout. The
+open-file limit is raised to fit the clients if it is too low.
 
 Flags:
   --mode MODE        plain, secure or both (default both)
