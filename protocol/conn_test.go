@@ -313,6 +313,76 @@ func TestHandshakerServesMany(t *testing.T) {
 	}
 }
 
+// countingConn counts the writes made on it.
+type countingConn struct {
+	net.Conn
+	writes int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Conn.Write(p)
+}
+
+// TestFirstLinesRideWithKeyExchange: the lines in ClientConfig.First go
+// out sealed in the key exchange's own write, and the server reads them
+// as the first messages of the session.
+func TestFirstLinesRideWithKeyExchange(t *testing.T) {
+	key := testKey(t, "server-key.pem")
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	read := make(chan []string, 1)
+	go func() {
+		var got []string
+		defer func() { read <- got }()
+		srv, err := Server(b, ServerConfig{Key: key})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for range 2 {
+			m, err := srv.ReadMessage()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got = append(got, m)
+		}
+	}()
+	cc := &countingConn{Conn: a}
+	if _, _, err := Client(cc, ClientConfig{First: []string{"alice", "hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if cc.writes != 1 {
+		t.Errorf("the client made %d writes for the key exchange and its first lines, want 1", cc.writes)
+	}
+	if got := <-read; len(got) != 2 || got[0] != "alice" || got[1] != "hi" {
+		t.Fatalf("the server read %q", got)
+	}
+
+	// A first line too long for a record is refused before anything is
+	// sent: the server hears nothing, not half a flight.
+	a2, b2 := net.Pipe()
+	defer b2.Close()
+	served := make(chan error, 1)
+	go func() {
+		_, err := Server(b2, ServerConfig{Key: key})
+		served <- err
+	}()
+	cc = &countingConn{Conn: a2}
+	if _, _, err := Client(cc, ClientConfig{First: []string{strings.Repeat("x", MaxLine+1)}}); !errors.Is(err, ErrMessageTooLong) {
+		t.Fatalf("an overlong first line: %v", err)
+	}
+	a2.Close()
+	if err := <-served; !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("the server, after the client refused: %v", err)
+	}
+	if cc.writes != 0 {
+		t.Errorf("the client wrote %d times before refusing its first line", cc.writes)
+	}
+}
+
 func TestClientRefusesBeforeSending(t *testing.T) {
 	key := testKey(t, "server-key.pem")
 	refused := errors.New("not this key")

@@ -43,6 +43,11 @@ type ClientConfig struct {
 	Timeout time.Duration
 	// KeyLog, when set, gets one line per completed handshake.
 	KeyLog *KeyLogWriter
+	// First are lines to seal under the new session key and send in the
+	// same write as the key exchange, as a chat client sends its name:
+	// the server then finds them waiting when its decryption is done,
+	// and the client makes one write where it would make two.
+	First []string
 }
 
 func timeoutOr(d time.Duration) time.Duration {
@@ -176,9 +181,6 @@ func Client(c net.Conn, cfg ClientConfig) (*Conn, Hello, error) {
 		return nil, hello, fmt.Errorf("protocol: wrap session key: %w", err)
 	}
 	kex := AppendRecord(nil, TypeKeyExchange, wrapped)
-	if _, err := c.Write(kex); err != nil {
-		return nil, hello, fmt.Errorf("protocol: send key exchange: %w", err)
-	}
 	transcript := Transcript(helloRecord, kex)
 	c2s, s2c, err := DeriveKeys(sessionKey, transcript)
 	if err != nil {
@@ -186,6 +188,13 @@ func Client(c net.Conn, cfg ClientConfig) (*Conn, Hello, error) {
 	}
 	if err := conn.setKeys(c2s, s2c); err != nil {
 		return nil, hello, err
+	}
+	flight, err := conn.AppendMessages(kex, cfg.First...)
+	if err != nil {
+		return nil, hello, err
+	}
+	if _, err := c.Write(flight); err != nil {
+		return nil, hello, fmt.Errorf("protocol: send key exchange: %w", err)
 	}
 	if err := cfg.KeyLog.logSession(transcript, sessionKey); err != nil {
 		return nil, hello, err

@@ -89,8 +89,9 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	}
 	// Let ctx cut a slow handshake short.
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	// A secure client's name goes in the handshake's last write.
 	cl, err := handshake(c, cfg, timeout)
-	if err == nil {
+	if err == nil && cfg.Mode == Plain {
 		if err = cl.conn.WriteMessages(cfg.Name); err != nil {
 			err = fmt.Errorf("chat: send name: %w", err)
 		}
@@ -131,6 +132,7 @@ func handshake(c net.Conn, cfg ClientConfig, timeout time.Duration) (*Client, er
 		Suites:  cfg.Suites,
 		Timeout: timeout,
 		KeyLog:  cfg.KeyLog,
+		First:   []string{cfg.Name},
 		Verify: func(h protocol.Hello) error {
 			fp := protocol.FingerprintDER(h.KeyDER)
 			cl.Fingerprint = fp

@@ -304,11 +304,5 @@ func TestLeanClientsAllocateNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read("secure client", secureReader{conn}, sealed, cb)
+	read("secure client", recordClient{conn}, sealed, cb)
 }
-
-// secureReader reads a protocol.Conn as chat.Client.ReadRawBytes does.
-type secureReader struct{ *protocol.Conn }
-
-func (r secureReader) ReadRawBytes() ([]byte, error)   { return r.ReadMessageBytes() }
-func (r secureReader) SendBatch(lines ...string) error { return r.WriteMessages(lines...) }

@@ -44,3 +44,12 @@ func (c *lineClient) ReadRawBytes() ([]byte, error) {
 
 func (c *lineClient) NetConn() net.Conn { return c.conn }
 func (c *lineClient) Close() error      { return c.conn.Close() }
+
+// recordClient is the lean client for chatlab's secure records: its
+// record layer, with nothing around it. A line it reads stays in the
+// connection's buffer until the next read, so, like the line client, it
+// allocates nothing per message.
+type recordClient struct{ *protocol.Conn }
+
+func (c recordClient) SendBatch(lines ...string) error { return c.WriteMessages(lines...) }
+func (c recordClient) ReadRawBytes() ([]byte, error)   { return c.ReadMessageBytes() }

@@ -16,10 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"chatlab/protocol"
 	"chatlab/protocol/chat"
 )
-
-var _ client = (*chat.Client)(nil)
 
 // Flow control. The server drops a member whose queue overflows
 // (chat.DefaultQueueLimit lines), so the sender keeps at most window
@@ -51,9 +50,10 @@ type Room struct {
 }
 
 // client is the lean load generator's view of a connection, the same for
-// chatlab (a chat.Client, read with ReadRawBytes: no sanitising or parsing)
-// and for the reference hub (a line reader over TCP or TLS), so both
-// servers are driven by clients of the same cost.
+// chatlab (a line reader in plain mode, chatlab's record layer in secure
+// mode, neither sanitising nor parsing) and for the reference hub (the
+// same line reader over TCP or TLS), so both servers are driven by
+// clients of the same cost.
 type client interface {
 	SendBatch(lines ...string) error
 	// ReadRawBytes returns the next line as it came; it is valid until
@@ -168,19 +168,27 @@ func openRoom(ctx context.Context, mode chat.Mode, srv *chat.Server, addr string
 	return r, nil
 }
 
-// join dials, and reads up to the server's greeting. In secure mode the
-// client is chatlab's own (chat.Client, read with ReadRawBytes); in plain mode
-// it is the line client the reference hub gets, after the banner.
+// join dials, and reads up to the server's greeting, as the reference
+// hub's clients join theirs: a dial without ctx (a loopback connect takes
+// microseconds; ctx is checked first), the handshake, the name. The
+// clients are the lean ones: in plain mode the line client the reference
+// hub gets, after the banner; in secure mode chatlab's record layer after
+// protocol.Client's handshake, where the reference's clients use
+// crypto/tls.
 func join(ctx context.Context, mode chat.Mode, addr, name string) (client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d := net.Dialer{Timeout: waitTimeout}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Now().Add(waitTimeout))
+	defer nc.SetDeadline(time.Time{})
 	var c client
 	if mode == chat.Plain {
-		d := net.Dialer{Timeout: waitTimeout}
-		nc, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return nil, err
-		}
 		lc := newLineClient(nc)
-		nc.SetReadDeadline(time.Now().Add(waitTimeout))
 		if banner, err := lc.ReadRawBytes(); err != nil || string(banner) != chat.Banner {
 			nc.Close()
 			return nil, errors.Join(fmt.Errorf("bench: %s: no banner from a plain chatlab server: %q", name, banner), err)
@@ -191,14 +199,15 @@ func join(ctx context.Context, mode chat.Mode, addr, name string) (client, error
 		}
 		c = lc
 	} else {
-		cc, err := chat.Dial(ctx, chat.ClientConfig{Mode: mode, Addr: addr, Name: name})
+		// The name goes in the same write as the key exchange, as
+		// chat.Dial sends it.
+		conn, _, err := protocol.Client(nc, protocol.ClientConfig{Timeout: waitTimeout, First: []string{name}})
 		if err != nil {
-			return nil, err
+			nc.Close()
+			return nil, fmt.Errorf("bench: %s: %w", name, err)
 		}
-		c = cc
+		c = recordClient{conn}
 	}
-	c.NetConn().SetReadDeadline(time.Now().Add(waitTimeout))
-	defer c.NetConn().SetReadDeadline(time.Time{})
 	for {
 		s, err := c.ReadRawBytes()
 		if err != nil {
