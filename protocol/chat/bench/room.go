@@ -309,7 +309,10 @@ func (r *Room) deliver(ctx context.Context, messages int, duration time.Duration
 	lat := make([][]time.Duration, len(receivers))
 	var wg sync.WaitGroup
 	for i, c := range receivers {
-		lat[i] = make([]time.Duration, 0, max(messages, 1024))
+		// Room for a short run's latencies; a long one grows the slice.
+		// Reserving a huge count up front would make the allocator zero
+		// gigabytes when the memory is reused.
+		lat[i] = make([]time.Duration, 0, min(max(messages, 1024), 1<<16))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
