@@ -49,23 +49,28 @@ against crypto/tls. They check every message's stamp but neither
 sanitise nor parse it, so the figures measure the servers, not chatlab's
 client. One message lost, repeated or out of order fails the run.
 
-The runs alternate, R rounds of every server and mode, and every figure is
-the median over the rounds; ±% is half their range. The lines under the
-table give chatlab/reference ratios, the join against bare RSA-2048
-decryptions timed in turns with the joins, and secure/plain. Progress is
-shown on stderr when it is a terminal; results go to stdout. The
-open-file limit is raised to fit the clients if it is too low.
+Each of R rounds measures every mode. In a mode, both servers are set up,
+their joins timed, and their rooms filled; then they take turns sending,
+100 ms at a time (10 ms per receiver in larger rooms), until each has sent
+for S seconds, so that both sides of a ratio are measured over the same
+stretch of the machine's time. Every figure is the median over the
+rounds; ±% is half their range. The lines under the table give
+chatlab/reference ratios with the range of the rounds' own, the join
+against bare RSA-2048 decryptions timed in turns with the joins, and
+secure/plain. Progress is shown on stderr when it is a terminal; results
+go to stdout. The open-file limit is raised to fit the clients if it is
+too low.
 
 Flags:
   --mode MODE        plain, secure or both (default both)
   --server SERVER    chatlab, reference or both (default both)
   --clients N        members in the room: 1 sender, N-1 receivers (default 2)
-  --seconds S        how long the sender sends, per run (default 2)
+  --seconds S        how long each server sends, per mode and round (default 2)
   --messages M       send M messages instead of sending for S seconds
   --size BYTES       message text, 34 to 4000 bytes (default 1024)
   --handshakes N     joins to time (default 200)
   --idle N           idle clients for the memory figure (default 200)
-  --rounds R         runs of each server and mode, alternating (default 3)
+  --rounds R         rounds of every server and mode (default 3)
   --json             one JSON object per server and mode per line
 
 Examples:
@@ -141,6 +146,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Key = key
 	}
+	// Each round measures every mode; with both servers, a mode's two
+	// runs are one RunPair, so the servers take turns sending.
 	type run struct {
 		target string
 		mode   chat.Mode
@@ -152,21 +159,38 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	runs := make([][]bench.Result, len(plan))
+	fail := func(err error, mode chat.Mode) error {
+		if errors.Is(err, context.Canceled) {
+			return errors.New("bench: interrupted")
+		}
+		return withHint(fmt.Errorf("%s mode: %w", mode, err), "try a smaller run, e.g. chat bench --clients 2 --seconds 0.5")
+	}
 	for round := 0; round < *rounds; round++ {
-		for i, pr := range plan {
+		for _, m := range modes {
 			c := cfg
-			c.Target, c.Mode = pr.target, pr.mode
-			if c.Target == bench.TargetRef {
-				c.Idle = -1 // the memory figure is chatlab's only
-			}
-			r, err := bench.Run(ctx, c)
-			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return errors.New("bench: interrupted")
+			c.Mode = m
+			var got []bench.Result
+			if len(targets) == 2 {
+				cr, rr, err := bench.RunPair(ctx, c)
+				if err != nil {
+					return fail(err, m)
 				}
-				return withHint(fmt.Errorf("%s, %s mode: %w", pr.target, pr.mode, err), "try a smaller run, e.g. chat bench --clients 2 --seconds 0.5")
+				got = []bench.Result{cr, rr}
+			} else {
+				c.Target = targets[0]
+				if c.Target == bench.TargetRef {
+					c.Idle = -1 // the memory figure is chatlab's only
+				}
+				r, err := bench.Run(ctx, c)
+				if err != nil {
+					return fail(err, m)
+				}
+				got = []bench.Result{r}
 			}
-			runs[i] = append(runs[i], r)
+			for _, r := range got {
+				i := slices.Index(plan, run{r.Target, m})
+				runs[i] = append(runs[i], r)
+			}
 		}
 	}
 	results := make([]bench.Result, len(plan))

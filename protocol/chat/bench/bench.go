@@ -117,6 +117,9 @@ type Result struct {
 	// SpreadPct is half the range of MsgsPerSec over the rounds, in per
 	// cent of the median: how far one round may stray.
 	SpreadPct float64 `json:"spread_pct"`
+	// RoundsMsgsPerSec is each round's MsgsPerSec, in order. The rounds
+	// of RunPair's two servers pair up, so each pair gives a ratio.
+	RoundsMsgsPerSec []float64 `json:"rounds_msgs_per_sec,omitempty"`
 }
 
 func (c *Config) fill() error {
@@ -152,122 +155,261 @@ func (c *Config) fill() error {
 }
 
 // FDsNeeded is how many file descriptors a run of cfg holds at once: both
-// ends of every client, and a few for the listener and the runtime.
+// ends of every client (of two rooms, when RunPair has both open), and a
+// few for the listeners and the runtime.
 func FDsNeeded(cfg Config) int {
 	cfg.fill()
-	return 2*max(cfg.Clients, cfg.Idle) + 16
+	return 2*max(2*cfg.Clients, cfg.Idle) + 16
 }
 
-// Run measures one mode: it times the handshakes, measures the memory of
-// idle clients, then fills the room and sends the messages.
+// Run measures one mode on one server: it times the handshakes, measures
+// the memory of idle clients, then fills the room and sends the messages.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.fill(); err != nil {
 		return Result{}, err
 	}
-	p := newProgress(cfg.Progress, cfg.Target+" "+cfg.Mode.String())
+	rs, err := runSides(ctx, cfg, cfg.Target)
+	if err != nil {
+		return Result{}, err
+	}
+	return rs[0], nil
+}
+
+// RunPair measures one mode on chatlab and on the reference hub together.
+// Each is set up as Run sets it up, its joins timed and (chatlab's) its
+// idle clients measured; then both rooms stay open and take turns
+// sending, a turn at a time, until each has sent for cfg.Duration. A
+// shared machine's speed drifts from one second to the next, and this
+// way both sides of a ratio are measured over the same stretch of time:
+// alternating 100 ms turns, the chatlab/reference ratio of six 6-second
+// runs spread over ±2%, where 2-second runs one after the other spread
+// over ±6%. cfg.Target is ignored.
+func RunPair(ctx context.Context, cfg Config) (chatlab, ref Result, err error) {
+	if err := cfg.fill(); err != nil {
+		return Result{}, Result{}, err
+	}
+	rs, err := runSides(ctx, cfg, TargetChatlab, TargetRef)
+	if err != nil {
+		return Result{}, Result{}, err
+	}
+	return rs[0], rs[1], nil
+}
+
+// Turns. A turn ends with the sender waiting for the window in flight to
+// drain, which takes about a millisecond with one receiver but grows with
+// the receivers, as the sender's share of the server falls; a turn is
+// long enough that the drain stays about 1% of it.
+const (
+	minTurn         = 100 * time.Millisecond
+	turnPerReceiver = 10 * time.Millisecond
+)
+
+// turns is how RunPair's sides take turns: how many turns each gets, and
+// how long each turn sends. The turns are equal and together last
+// cfg.Duration: as many as fit at least minTurn (or turnPerReceiver per
+// receiver) each, one if none do.
+func turns(cfg Config) (n int, turn time.Duration) {
+	least := max(minTurn, time.Duration(cfg.Clients-1)*turnPerReceiver)
+	n = max(1, int(cfg.Duration/least))
+	return n, cfg.Duration / time.Duration(n)
+}
+
+// side is one server being measured: its room, what it measured so far,
+// and its latencies over all its turns.
+type side struct {
+	res   Result
+	room  *Room
+	close func() error
+	lat   []time.Duration
+	took  time.Duration // the turns' elapsed time, summed
+}
+
+func runSides(ctx context.Context, cfg Config, targets ...string) (results []Result, err error) {
+	p := newProgress(cfg.Progress, cfg.Mode.String())
 	defer p.stop()
 	if cfg.Mode == chat.Secure && cfg.Key == nil {
 		p.phase("making a throwaway RSA-2048 key", 0)
 		key, err := rsa.GenerateKey(rand.Reader, protocol.RSABits)
 		if err != nil {
-			return Result{}, fmt.Errorf("bench: %w", err)
+			return nil, fmt.Errorf("bench: %w", err)
 		}
 		cfg.Key = key
 	}
-	if cfg.Target == TargetRef {
-		return runRef(ctx, cfg, p)
+	var sides []*side
+	defer func() {
+		for _, s := range sides {
+			if cerr := s.close(); err == nil {
+				err = cerr
+			}
+		}
+	}()
+	for _, t := range targets {
+		c := cfg
+		c.Target = t
+		open := openChatlab
+		if t == TargetRef {
+			open = openRef
+		}
+		s, err := open(ctx, c, p)
+		if err != nil {
+			return nil, err
+		}
+		sides = append(sides, s)
 	}
-	srv, addr, shutdown, err := startServer(cfg.Mode, cfg.Key)
-	if err != nil {
-		return Result{}, err
+	if err := deliverTurns(ctx, cfg, sides, p); err != nil {
+		return nil, err
 	}
-	res, err := run(ctx, cfg, srv, addr, p)
-	if serr := shutdown(); err == nil {
-		err = serr
+	for _, s := range sides {
+		s.finish(cfg)
+		results = append(results, s.res)
 	}
-	return res, err
+	return results, nil
 }
 
-func run(ctx context.Context, cfg Config, srv *chat.Server, addr string, p *progress) (Result, error) {
-	res := Result{Target: cfg.Target, Mode: cfg.Mode.String(), Clients: cfg.Clients, Size: cfg.Size}
+// openChatlab starts chatlab's server, times its joins, measures its idle
+// clients and fills its room.
+func openChatlab(ctx context.Context, cfg Config, p *progress) (*side, error) {
+	srv, addr, shutdown, err := startServer(cfg.Mode, cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	s := &side{res: newResult(cfg), close: shutdown}
+	if err := s.prepare(ctx, cfg, srv, addr, p); err != nil {
+		shutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *side) prepare(ctx context.Context, cfg Config, srv *chat.Server, addr string, p *progress) error {
 	if cfg.Handshakes > 0 {
-		p.phase("timing handshakes", cfg.Handshakes)
+		p.phase("chatlab: timing handshakes", cfg.Handshakes)
 		var key *rsa.PrivateKey
 		if cfg.Mode == chat.Secure {
-			key = cfg.Key // each join is timed beside a bare decryption
+			key = cfg.Key // the joins are timed in turns with bare decryptions
 		}
 		join, decrypt, err := timeJoins(ctx, cfg.Mode, addr, cfg.Handshakes, key, p)
 		if err != nil {
-			return res, err
+			return err
 		}
-		res.HandshakeP50ms, res.RSADecryptP50ms = ms(join), ms(decrypt)
+		s.res.HandshakeP50ms, s.res.RSADecryptP50ms = ms(join), ms(decrypt)
 		if err := waitMembers(ctx, srv, 0); err != nil {
-			return res, err
+			return err
 		}
 	}
 	if cfg.Idle > 0 {
-		p.phase("joining idle clients", cfg.Idle)
+		p.phase("chatlab: joining idle clients", cfg.Idle)
 		b, err := idleCost(ctx, cfg.Mode, srv, addr, cfg.Idle, p)
 		if err != nil {
-			return res, err
+			return err
 		}
-		res.IdleClients, res.BytesPerIdleClient = cfg.Idle, b
+		s.res.IdleClients, s.res.BytesPerIdleClient = cfg.Idle, b
 	}
-	p.phase("joining the room", cfg.Clients)
+	p.phase("chatlab: joining the room", cfg.Clients)
 	room, err := openRoom(ctx, cfg.Mode, srv, addr, cfg.Clients, p)
-	if err != nil {
-		return res, err
-	}
-	defer room.close()
-	return res, measure(ctx, cfg, room, &res, p)
-}
-
-// measure runs the delivery in room and fills in res.
-func measure(ctx context.Context, cfg Config, room *Room, res *Result, p *progress) error {
-	p.phase("sending", cfg.Messages)
-	d, err := room.deliver(ctx, cfg.Messages, cfg.Duration, cfg.Size, p)
 	if err != nil {
 		return err
 	}
-	res.Messages = int(d.Delivered) / (cfg.Clients - 1)
-	res.Delivered = d.Delivered
-	res.Seconds = d.Elapsed.Seconds()
-	res.MsgsPerSec = float64(d.Delivered) / res.Seconds
-	res.MBPerSec = float64(d.Delivered) * float64(cfg.Size) / res.Seconds / 1e6
-	res.P50ms, res.P99ms = ms(d.P50), ms(d.P99)
+	s.room = room
+	shutdown := s.close
+	s.close = func() error {
+		room.close()
+		return shutdown()
+	}
 	return nil
 }
 
-// runRef measures the reference hub: joins, then the delivery.
-func runRef(ctx context.Context, cfg Config, p *progress) (Result, error) {
-	res := Result{Target: cfg.Target, Mode: cfg.Mode.String(), Clients: cfg.Clients, Size: cfg.Size}
+// openRef starts the reference hub, times its joins and fills its room.
+func openRef(ctx context.Context, cfg Config, p *progress) (*side, error) {
 	hub, addr, ccfg, err := startRef(cfg.Mode, cfg.Key)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer hub.close()
+	s := &side{res: newResult(cfg), close: func() error { return hub.close() }}
+	fail := func(err error) (*side, error) {
+		hub.close()
+		return nil, err
+	}
 	if cfg.Handshakes > 0 {
-		p.phase("timing handshakes", cfg.Handshakes)
+		p.phase("reference: timing handshakes", cfg.Handshakes)
 		times := make([]time.Duration, cfg.Handshakes)
 		for i := range times {
+			if err := ctx.Err(); err != nil {
+				return fail(err)
+			}
 			start := time.Now()
 			c, err := dialRef(addr, ccfg, "hs")
 			if err != nil {
-				return res, err
+				return fail(err)
 			}
 			times[i] = time.Since(start)
 			c.Close()
 			p.add(1)
 		}
-		res.HandshakeP50ms = ms(median(times))
+		s.res.HandshakeP50ms = ms(median(times))
 	}
-	p.phase("joining the room", cfg.Clients)
+	p.phase("reference: joining the room", cfg.Clients)
 	room, err := openRefRoom(addr, ccfg, cfg.Clients, p)
 	if err != nil {
-		return res, err
+		return fail(err)
 	}
-	defer room.close()
-	return res, measure(ctx, cfg, room, &res, p)
+	s.room = room
+	s.close = func() error {
+		room.close()
+		return hub.close()
+	}
+	return s, nil
+}
+
+func newResult(cfg Config) Result {
+	return Result{Target: cfg.Target, Mode: cfg.Mode.String(), Clients: cfg.Clients, Size: cfg.Size}
+}
+
+// deliverTurns sends in every side's room: cfg.Messages once in each, or,
+// timed, in turns (see RunPair) until each has sent for cfg.Duration.
+func deliverTurns(ctx context.Context, cfg Config, sides []*side, p *progress) error {
+	return takeTurns(cfg, len(sides), func(i int, d time.Duration) error {
+		s := sides[i]
+		p.phase(s.res.Target+": sending", cfg.Messages)
+		dl, err := s.room.deliver(ctx, cfg.Messages, d, cfg.Size, p)
+		if err != nil {
+			return fmt.Errorf("%w, on the %s server", err, s.res.Target)
+		}
+		s.res.Delivered += dl.Delivered
+		s.took += dl.Elapsed
+		s.lat = append(s.lat, dl.lat...)
+		return nil
+	})
+}
+
+// takeTurns calls deliver for sides 0 to n-1 in turn, with how long each
+// turn sends (0 for a counted run, which is one turn each).
+func takeTurns(cfg Config, n int, deliver func(side int, d time.Duration) error) error {
+	each, turn := 1, cfg.Duration
+	if cfg.Messages > 0 {
+		turn = 0
+	} else if n > 1 {
+		each, turn = turns(cfg)
+	}
+	for range each {
+		for i := range n {
+			if err := deliver(i, turn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finish works out the side's figures from its turns.
+func (s *side) finish(cfg Config) {
+	r := &s.res
+	r.Messages = int(r.Delivered) / (cfg.Clients - 1)
+	r.Seconds = s.took.Seconds()
+	r.MsgsPerSec = float64(r.Delivered) / r.Seconds
+	r.MBPerSec = float64(r.Delivered) * float64(cfg.Size) / r.Seconds / 1e6
+	slices.Sort(s.lat)
+	r.P50ms, r.P99ms = ms(s.lat[len(s.lat)/2]), ms(s.lat[len(s.lat)*99/100])
 }
 
 // wrapForTiming wraps a session key to key, for timeDecrypt.

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -239,6 +241,9 @@ func TestMedian(t *testing.T) {
 	if m.MsgsPerSec != 200 || m.P50ms != 2 || m.HandshakeP50ms != 1.3 || m.BytesPerIdleClient != 20 || m.Rounds != 3 {
 		t.Fatalf("median %+v", m)
 	}
+	if !slices.Equal(m.RoundsMsgsPerSec, []float64{100, 300, 200}) || m.SpreadPct != 50 {
+		t.Fatalf("rounds %v, spread %v%%", m.RoundsMsgsPerSec, m.SpreadPct)
+	}
 	if m, _ := Median(runs[:2]); m.MsgsPerSec != 200 || m.P50ms != 2 {
 		t.Fatalf("even median %+v", m)
 	}
@@ -305,4 +310,89 @@ func TestLeanClientsAllocateNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	read("secure client", recordClient{conn}, sealed, cb)
+}
+
+// TestTurns: RunPair's turns last cfg.Duration together, each at least
+// minTurn, and longer with more receivers.
+func TestTurns(t *testing.T) {
+	for _, c := range []struct {
+		clients  int
+		duration time.Duration
+		n        int
+		turn     time.Duration
+	}{
+		{2, 2 * time.Second, 20, 100 * time.Millisecond},
+		{21, 2 * time.Second, 10, 200 * time.Millisecond},
+		{200, 2 * time.Second, 1, 2 * time.Second},
+		{2, 350 * time.Millisecond, 3, 350 * time.Millisecond / 3},
+		{2, 50 * time.Millisecond, 1, 50 * time.Millisecond},
+	} {
+		n, turn := turns(Config{Clients: c.clients, Duration: c.duration})
+		if n != c.n || turn != c.turn {
+			t.Errorf("%d clients for %v: %d turns of %v, want %d of %v", c.clients, c.duration, n, turn, c.n, c.turn)
+		}
+	}
+}
+
+// TestTakeTurns: two sides alternate turn by turn; one side, or a
+// counted run, sends once.
+func TestTakeTurns(t *testing.T) {
+	type call struct {
+		side int
+		d    time.Duration
+	}
+	record := func(cfg Config, n int) []call {
+		var calls []call
+		if err := takeTurns(cfg, n, func(side int, d time.Duration) error {
+			calls = append(calls, call{side, d})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return calls
+	}
+	timed := Config{Clients: 2, Duration: 300 * time.Millisecond}
+	const turn = 100 * time.Millisecond
+	if got, want := record(timed, 2), []call{{0, turn}, {1, turn}, {0, turn}, {1, turn}, {0, turn}, {1, turn}}; !slices.Equal(got, want) {
+		t.Errorf("two sides: %v, want %v", got, want)
+	}
+	if got, want := record(timed, 1), []call{{0, 300 * time.Millisecond}}; !slices.Equal(got, want) {
+		t.Errorf("one side: %v, want %v", got, want)
+	}
+	counted := Config{Clients: 2, Messages: 10}
+	if got, want := record(counted, 2), []call{{0, 0}, {1, 0}}; !slices.Equal(got, want) {
+		t.Errorf("a counted run: %v, want %v", got, want)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := takeTurns(timed, 2, func(int, time.Duration) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("a failed turn: %v after %d calls; want the error at once", err, calls)
+	}
+}
+
+// TestRunPair runs chatlab and the reference hub in turns: each sends
+// for the whole duration, and every message reaches every receiver.
+func TestRunPair(t *testing.T) {
+	cfg := small(t, chat.Secure)
+	cfg.Messages, cfg.Duration, cfg.Idle = 0, 250*time.Millisecond, -1
+	c, r, err := RunPair(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []Result{c, r} {
+		if res.Messages < 1 || res.Delivered != int64(2*res.Messages) || res.Seconds < cfg.Duration.Seconds() || res.HandshakeP50ms <= 0 || res.P50ms <= 0 {
+			t.Errorf("%s: implausible result %+v", res.Target, res)
+		}
+	}
+	if c.Target != TargetChatlab || r.Target != TargetRef || c.RSADecryptP50ms <= 0 {
+		t.Errorf("results %s and %s, decryption %v ms", c.Target, r.Target, c.RSADecryptP50ms)
+	}
+	var out bytes.Buffer
+	c.RoundsMsgsPerSec, r.RoundsMsgsPerSec = []float64{90, 110}, []float64{100, 100}
+	if err := WriteTable(&out, c, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "messages per second (rounds 0.90–1.10×)") {
+		t.Errorf("the table does not give the rounds' ratios:\n%s", out.String())
+	}
 }

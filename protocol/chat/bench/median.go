@@ -41,11 +41,12 @@ func Median(runs []Result) (Result, error) {
 	out.P99ms = pick(func(r Result) float64 { return r.P99ms })
 	out.HandshakeP50ms = pick(func(r Result) float64 { return r.HandshakeP50ms })
 	out.BytesPerIdleClient = pick(func(r Result) float64 { return r.BytesPerIdleClient })
+	out.RoundsMsgsPerSec = nil
+	for _, r := range runs {
+		out.RoundsMsgsPerSec = append(out.RoundsMsgsPerSec, r.MsgsPerSec)
+	}
 	if out.MsgsPerSec > 0 {
-		lo, hi := runs[0].MsgsPerSec, runs[0].MsgsPerSec
-		for _, r := range runs {
-			lo, hi = min(lo, r.MsgsPerSec), max(hi, r.MsgsPerSec)
-		}
+		lo, hi := slices.Min(out.RoundsMsgsPerSec), slices.Max(out.RoundsMsgsPerSec)
 		out.SpreadPct = 100 * (hi - lo) / 2 / out.MsgsPerSec
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,14 +57,19 @@ func WriteTable(w io.Writer, results ...Result) error {
 		}
 	}
 	if len(results) > 0 && results[0].Rounds > 1 {
-		say("each figure is the median of %d rounds, the servers and modes alternating;", results[0].Rounds)
+		turns := ""
+		if slices.ContainsFunc(results, func(r Result) bool { return r.Target == TargetRef }) &&
+			slices.ContainsFunc(results, func(r Result) bool { return r.Target == TargetChatlab }) {
+			turns = ", in which the servers take turns"
+		}
+		say("each figure is the median of %d rounds%s;", results[0].Rounds, turns)
 		say("±%% is half the range of msgs/s over the rounds, in per cent of the median")
 	}
 	for _, mode := range []string{"plain", "secure"} {
 		c, r := find(TargetChatlab, mode), find(TargetRef, mode)
 		if c != nil && r != nil && r.MsgsPerSec > 0 {
-			say("chatlab/reference, %s: %.2f× messages per second, %.2f× p50 latency",
-				modeLabel(*c), c.MsgsPerSec/r.MsgsPerSec, c.P50ms/r.P50ms)
+			say("chatlab/reference, %s: %.2f× messages per second%s, %.2f× p50 latency",
+				modeLabel(*c), c.MsgsPerSec/r.MsgsPerSec, roundRatios(*c, *r), c.P50ms/r.P50ms)
 		}
 	}
 	if c := find(TargetChatlab, "secure"); c != nil && c.RSADecryptP50ms > 0 {
@@ -80,6 +86,22 @@ func WriteTable(w io.Writer, results ...Result) error {
 			secure.MsgsPerSec/plain.MsgsPerSec, secure.P50ms/plain.P50ms)
 	}
 	return err
+}
+
+// roundRatios gives the range of the rounds' own chatlab/reference
+// ratios, " (rounds 1.04–1.09×)", when there are several paired rounds.
+func roundRatios(c, r Result) string {
+	if len(c.RoundsMsgsPerSec) < 2 || len(c.RoundsMsgsPerSec) != len(r.RoundsMsgsPerSec) {
+		return ""
+	}
+	var ratios []float64
+	for i, v := range c.RoundsMsgsPerSec {
+		if r.RoundsMsgsPerSec[i] <= 0 {
+			return ""
+		}
+		ratios = append(ratios, v/r.RoundsMsgsPerSec[i])
+	}
+	return fmt.Sprintf(" (rounds %.2f–%.2f×)", slices.Min(ratios), slices.Max(ratios))
 }
 
 // modeLabel names the mode, and for the reference hub what carries it.

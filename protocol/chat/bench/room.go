@@ -72,6 +72,8 @@ type Delivery struct {
 	Elapsed time.Duration
 	// P50 and P99 are the delivery latencies.
 	P50, P99 time.Duration
+	// lat holds every message's latency, sorted.
+	lat []time.Duration
 }
 
 // NewRoom starts a server on 127.0.0.1:0 and joins clients members to it.
@@ -343,6 +345,7 @@ func (r *Room) deliver(ctx context.Context, messages int, duration time.Duration
 		Elapsed:   elapsed,
 		P50:       all[len(all)/2],
 		P99:       all[len(all)*99/100],
+		lat:       all,
 	}, nil
 }
 
