@@ -195,13 +195,14 @@ func RunPair(ctx context.Context, cfg Config) (chatlab, ref Result, err error) {
 	return rs[0], rs[1], nil
 }
 
-// Turns. A turn ends with the sender waiting for the window in flight to
-// drain, which takes about a millisecond with one receiver but grows with
-// the receivers, as the sender's share of the server falls; a turn is
-// long enough that the drain stays about 1% of it.
+// Turns. A turn starts with the window of messages in flight filling and
+// ends with it draining, while the writes are smaller than in the steady
+// flow between. With one receiver that takes about a millisecond; it grows
+// with the receivers (about 36 ms with 199, at 7,000 messages a second),
+// so a turn grows with them too, and the two ends stay a small part of it.
 const (
 	minTurn         = 100 * time.Millisecond
-	turnPerReceiver = 10 * time.Millisecond
+	turnPerReceiver = 2500 * time.Microsecond
 )
 
 // turns is how RunPair's sides take turns: how many turns each gets, and

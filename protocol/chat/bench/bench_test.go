@@ -322,8 +322,10 @@ func TestTurns(t *testing.T) {
 		turn     time.Duration
 	}{
 		{2, 2 * time.Second, 20, 100 * time.Millisecond},
-		{21, 2 * time.Second, 10, 200 * time.Millisecond},
-		{200, 2 * time.Second, 1, 2 * time.Second},
+		{41, 2 * time.Second, 20, 100 * time.Millisecond},
+		{81, 2 * time.Second, 10, 200 * time.Millisecond},
+		{200, 2 * time.Second, 4, 500 * time.Millisecond},
+		{1000, 2 * time.Second, 1, 2 * time.Second},
 		{2, 350 * time.Millisecond, 3, 350 * time.Millisecond / 3},
 		{2, 50 * time.Millisecond, 1, 50 * time.Millisecond},
 	} {
