@@ -104,8 +104,8 @@ type Result struct {
 	// greeting: TCP, the handshake (secure mode) and the name.
 	HandshakeP50ms float64 `json:"handshake_p50_ms"`
 	// RSADecryptP50ms is the median of bare RSA-2048 OAEP decryptions,
-	// one timed just before each join (secure chatlab runs): the floor
-	// under HandshakeP50ms, taken under the same conditions.
+	// timed in turns with the joins, ten of each (secure chatlab runs):
+	// the floor under HandshakeP50ms, taken under the same conditions.
 	RSADecryptP50ms float64 `json:"rsa_decrypt_p50_ms,omitempty"`
 	// IdleClients is how many idle clients BytesPerIdleClient averages.
 	IdleClients int `json:"idle_clients"`
