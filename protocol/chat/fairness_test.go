@@ -442,3 +442,86 @@ func TestGreetingComesFirst(t *testing.T) {
 		})
 	}
 }
+
+// stallListener hands out, as its n-th connection, one whose second write
+// (the greeting, after the hello or the banner) waits for release and
+// then fails, as a write to a peer that stopped reading times out.
+type stallListener struct {
+	net.Listener
+	n, accepts int
+	stalled    chan struct{} // closed when that write is waiting
+	release    chan struct{}
+}
+
+func (l *stallListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		if l.accepts++; l.accepts == l.n {
+			c = &stallConn{Conn: c, l: l}
+		}
+	}
+	return c, err
+}
+
+type stallConn struct {
+	net.Conn
+	l      *stallListener
+	writes int
+}
+
+func (c *stallConn) Write(p []byte) (int, error) {
+	if c.writes++; c.writes == 2 {
+		close(c.l.stalled)
+		<-c.l.release
+		return 0, errors.New("the peer stopped reading")
+	}
+	return c.Conn.Write(p)
+}
+
+// TestFailedGreetingFreesTheRoom: a member whose greeting cannot be
+// written leaves the room without holding anyone up. A sender that was
+// waiting for it to take its lines goes on.
+func TestFailedGreetingFreesTheRoom(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			l := &stallListener{n: 2, stalled: make(chan struct{}), release: make(chan struct{})}
+			// With a queue limit of 2 the wait mark is one line.
+			srv, addr, stop := e2eStart(t, Config{Mode: mode, QueueLimit: 2}, func(ln net.Listener) net.Listener {
+				l.Listener = ln
+				return l
+			})
+			defer stop()
+			talker, _ := rawJoin(t, mode, addr, "talker")
+			e2eWaitMembers(t, srv, 1)
+			rawJoin(t, mode, addr, "newcomer")
+			<-l.stalled // the newcomer is in the room; its greeting is stuck
+			if err := talker.WriteMessages("hello"); err != nil {
+				t.Fatal(err)
+			}
+			// The talker's line is queued for the newcomer, which puts it
+			// at its wait mark: the talker's reader waits for it.
+			queued := func() int {
+				srv.room.mu.Lock()
+				m := srv.room.members["newcomer"]
+				srv.room.mu.Unlock()
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				return len(m.queue)
+			}
+			for queued() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			close(l.release)
+			if err := talker.WriteMessages("/who"); err != nil {
+				t.Fatal(err)
+			}
+			for line := ""; !strings.HasPrefix(line, "* 1 in the room: talker"); {
+				talker.NetConn().SetReadDeadline(time.Now().Add(e2eDeadline))
+				var err error
+				if line, err = talker.ReadMessage(); err != nil {
+					t.Fatalf("the talker's /who went unanswered: %v", err)
+				}
+			}
+		})
+	}
+}

@@ -375,6 +375,9 @@ func (s *Server) join(c net.Conn, j *joining) (*member, string, bool) {
 	if err != nil {
 		why := "was disconnected: " + shortError(err)
 		s.room.leave(given, m, why)
+		// No writer will ever take its queue: end it, so a sender
+		// waiting for it to drain goes on.
+		m.end()
 		s.log.Printf("%s: %s joined (%s) and %s before its greeting was written", peer, given, s.cfg.Mode, why)
 		return nil, "", false
 	}
