@@ -415,7 +415,7 @@ func TestGreetingComesFirst(t *testing.T) {
 					}
 				}
 			}()
-			for i := range 20 {
+			for i := range 100 {
 				name := fmt.Sprintf("newcomer%d", i)
 				conn, nc, err := joinRaw(mode, addr, name)
 				if err != nil {
