@@ -210,6 +210,8 @@ func join(ctx context.Context, mode chat.Mode, addr, name string) (client, error
 		}
 		c = recordClient{conn}
 	}
+	// protocol.Client clears the deadline it set; the greeting gets one.
+	nc.SetDeadline(time.Now().Add(waitTimeout))
 	for {
 		s, err := c.ReadRawBytes()
 		if err != nil {
