@@ -50,10 +50,11 @@ sanitise nor parse it, so the figures measure the servers, not chatlab's
 client. One message lost, repeated or out of order fails the run.
 
 Each of R rounds measures every mode. In a mode, both servers are set up,
-their joins timed, and their rooms filled; then they take turns sending,
-100 ms at a time (2.5 ms per receiver in larger rooms), until each has
-sent for S seconds, so that both sides of a ratio are measured over the
-same stretch of the machine's time. Every figure is the median over the
+their joins timed, and their rooms filled; then they take equal turns
+sending, each at least 100 ms (2.5 ms per receiver in larger rooms),
+until each has sent for S seconds, so that both sides of a ratio are
+measured over the same stretch of the machine's time. With --messages,
+each sends its M messages in one turn. Every figure is the median over the
 rounds; ±% is half their range. The lines under the table give
 chatlab/reference ratios with the range of the rounds' own, the join
 against bare RSA-2048 decryptions timed in turns with the joins, and

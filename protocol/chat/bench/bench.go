@@ -4,7 +4,7 @@
 // client run in this process, on 127.0.0.1, so a run needs no setup and
 // measures the protocol and the server rather than a network.
 //
-// The chat bench command is a thin wrapper around Run and the two
+// The chat bench command is a thin wrapper around Run, RunPair and the two
 // printers; the Go benchmarks in package chat drive a Room directly.
 package bench
 
