@@ -295,21 +295,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // stack that the RSA decryption grew goes with it, and does not stay with
 // every member.
 func (s *Server) handle(c net.Conn, j *joining) {
-	m, name, ok := s.join(c, j)
+	peer := c.RemoteAddr().String()
+	m, name, ok := s.join(c, j, peer)
 	if !ok {
 		c.Close()
 		s.untrack(c)
 		return
 	}
-	go s.serve(c, m, name)
+	go s.serve(c, m, name, peer)
 }
 
 // join takes a connection from accept to a member in the room, and
 // writes it its greeting. It logs why when it fails.
-func (s *Server) join(c net.Conn, j *joining) (*member, string, bool) {
+func (s *Server) join(c net.Conn, j *joining, peer string) (*member, string, bool) {
 	joined := sync.OnceFunc(func() { s.joined(j) }) // no longer pending: joined, or gone
 	defer joined()
-	peer := c.RemoteAddr().String()
 
 	conn, err := s.open(j)
 	switch {
@@ -387,14 +387,13 @@ func (s *Server) join(c net.Conn, j *joining) (*member, string, bool) {
 
 // serve runs a member from its greeting to its leaving: its writer on a
 // goroutine of its own, its reader on this one.
-func (s *Server) serve(c net.Conn, m *member, given string) {
+func (s *Server) serve(c net.Conn, m *member, given, peer string) {
 	defer s.untrack(c)
 	defer c.Close()
 	var writer sync.WaitGroup
 	writer.Go(m.writeLoop)
 	defer writer.Wait()
 
-	peer := c.RemoteAddr().String()
 	why := s.readLoop(m.conn, m, &given, peer)
 	s.room.leave(given, m, why)
 	if reason, cut := strings.CutPrefix(why, "was disconnected: "); cut {

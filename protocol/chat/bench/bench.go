@@ -289,7 +289,9 @@ func (s *side) prepare(ctx context.Context, cfg Config, srv *chat.Server, addr s
 		if cfg.Mode == chat.Secure {
 			key = cfg.Key // the joins are timed in turns with bare decryptions
 		}
-		join, decrypt, err := timeJoins(ctx, cfg.Mode, addr, cfg.Handshakes, key, p)
+		join, decrypt, err := timeJoins(cfg.Handshakes, key, p, func() (client, error) {
+			return join(ctx, cfg.Mode, addr, "hs")
+		})
 		if err != nil {
 			return err
 		}
@@ -333,21 +335,16 @@ func openRef(ctx context.Context, cfg Config, p *progress) (*side, error) {
 	}
 	if cfg.Handshakes > 0 {
 		p.phase("reference: timing handshakes", cfg.Handshakes)
-		times := make([]time.Duration, cfg.Handshakes)
-		for i := range times {
+		join, _, err := timeJoins(cfg.Handshakes, nil, p, func() (client, error) {
 			if err := ctx.Err(); err != nil {
-				return fail(err)
+				return nil, err
 			}
-			start := time.Now()
-			c, err := dialRef(addr, ccfg, "hs")
-			if err != nil {
-				return fail(err)
-			}
-			times[i] = time.Since(start)
-			c.Close()
-			p.add(1)
+			return dialRef(addr, ccfg, "hs")
+		})
+		if err != nil {
+			return fail(err)
 		}
-		s.res.HandshakeP50ms = ms(median(times))
+		s.res.HandshakeP50ms = ms(join)
 	}
 	p.phase("reference: joining the room", cfg.Clients)
 	room, err := openRefRoom(addr, ccfg, cfg.Clients, p)

@@ -13,8 +13,9 @@ import (
 	"chatlab/protocol/chat"
 )
 
-// timeJoins joins n times, one after another, and returns the median time
-// from connect to the server's greeting. Each client leaves at once.
+// timeJoins joins n times with dial, one after another, and returns the
+// median time from connect to the server's greeting. Each client leaves
+// at once. The same loop times chatlab's joins and the reference hub's.
 //
 // With a key, it also times n bare RSA-2048 OAEP decryptions with that key
 // and returns their median too. A shared machine's speed drifts over a
@@ -23,7 +24,7 @@ import (
 // each, rather than one batch after the other. The turns are not one of
 // each: a join straight after 2 ms of decryption finds the other core
 // asleep, and pays about 0.1 ms to wake it that back-to-back joins do not.
-func timeJoins(ctx context.Context, mode chat.Mode, addr string, n int, key *rsa.PrivateKey, p *progress) (joinP50, decryptP50 time.Duration, err error) {
+func timeJoins(n int, key *rsa.PrivateKey, p *progress, dial func() (client, error)) (joinP50, decryptP50 time.Duration, err error) {
 	var wrapped []byte
 	if key != nil {
 		if wrapped, err = wrapForTiming(key); err != nil {
@@ -41,7 +42,7 @@ func timeJoins(ctx context.Context, mode chat.Mode, addr string, n int, key *rsa
 			decrypts = append(decrypts, d)
 		}
 		start := time.Now()
-		c, err := join(ctx, mode, addr, "hs")
+		c, err := dial()
 		if err != nil {
 			return 0, 0, err
 		}
