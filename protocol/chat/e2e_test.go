@@ -715,3 +715,41 @@ func (l *syncLog) String() string {
 }
 
 func (l *syncLog) logger() *log.Logger { return log.New(l, "", 0) }
+
+// writeCounter counts the writes made on a connection.
+type writeCounter struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c writeCounter) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestSecureDialSendsNameWithKeyExchange backs PROTOCOL.md: up to its
+// confirmation, a secure client makes one write, the key exchange with
+// its name sealed behind it, and the server takes the name from it.
+func TestSecureDialSendsNameWithKeyExchange(t *testing.T) {
+	srv, addr := e2eServer(t, Config{Mode: Secure})
+	var writes atomic.Int32
+	c, err := Dial(context.Background(), ClientConfig{Mode: Secure, Addr: addr, Name: "alice", Timeout: e2eDeadline,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return writeCounter{Conn: nc, writes: &writes}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := writes.Load(); n != 1 {
+		t.Errorf("the client made %d writes to join, want 1", n)
+	}
+	e2eExpect(t, c, "* you are alice;")
+	if got := srv.Members(); len(got) != 1 || got[0] != "alice" {
+		t.Fatalf("members %q", got)
+	}
+}
