@@ -101,9 +101,9 @@ type Server struct {
 	room *room
 	log  *log.Logger
 
-	// bufs holds the members' write buffers (*[]byte), so a member
-	// between bursts holds none.
-	bufs sync.Pool
+	// pools hold the members' write buffers, so a member between bursts
+	// holds none.
+	pools *writePools
 	// reads lends the members' connections their large read buffers
 	// while they read a burst.
 	reads *protocol.ReadBuffers
@@ -157,6 +157,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:     make(map[net.Conn]struct{}),
 		done:      make(chan struct{}),
 		reads:     protocol.NewReadBuffers(),
+		pools:     newWritePools(),
 	}
 	if cfg.Mode == Secure {
 		h, err := protocol.NewHandshaker(protocol.ServerConfig{Key: cfg.Key, Suite: cfg.Suite, Timeout: cfg.HandshakeTimeout, KeyLog: cfg.KeyLog})
@@ -164,10 +165,6 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("chat: %w", err)
 		}
 		s.handshaker = h
-	}
-	s.bufs.New = func() any {
-		b := make([]byte, 0, maxWriteBytes+maxWriteBytes/8)
-		return &b
 	}
 	return s, nil
 }
@@ -354,7 +351,7 @@ func (s *Server) join(c net.Conn, j *joining, peer string) (*member, string, boo
 		return nil, "", false
 	}
 
-	m := newMember(conn, &s.bufs, s.limits(), s.cfg.WriteTimeout)
+	m := newMember(conn, c, s.pools, s.limits(), s.cfg.WriteTimeout)
 	given := s.room.join(name, m)
 	if given == "" {
 		conn.WriteMessages(ShutdownNotice)
