@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"chatlab/protocol"
@@ -18,7 +20,8 @@ import (
 // bytes per second count every delivered copy. Each case runs on chatlab
 // and on the reference hub (bench.NewRefRoom: TCP for plain, TLS 1.3 for
 // secure), with the same lean clients, so every run carries its own
-// comparison.
+// comparison. Where Linux tells, it reports the write system calls per
+// message sent too.
 func BenchmarkFanout(b *testing.B) {
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "server-key.pem"))
 	if err != nil {
@@ -47,15 +50,37 @@ func BenchmarkFanout(b *testing.B) {
 					b.SetBytes(int64(size * (members - 1)))
 					b.ReportAllocs()
 					b.ResetTimer()
+					w0, counted := writeCalls()
 					d, err := room.Deliver(context.Background(), b.N, size)
+					w1, _ := writeCalls()
 					b.StopTimer()
 					if err != nil {
 						b.Fatal(err)
 					}
 					b.ReportMetric(float64(d.Delivered)/d.Elapsed.Seconds(), "deliveries/s")
 					b.ReportMetric(float64(d.P50.Microseconds()), "p50-µs")
+					if counted {
+						b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/msg")
+					}
 				})
 			}
 		}
 	}
+}
+
+// writeCalls is how many write system calls this process has made, from
+// /proc/self/io (Linux): the writes/msg figure is the server's writes and
+// the sender's per message sent.
+func writeCalls() (int, bool) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			n, err := strconv.Atoi(v)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
