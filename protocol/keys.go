@@ -23,12 +23,17 @@ func Transcript(helloRecord, keyExchangeRecord []byte) []byte {
 }
 
 // DeriveKeys expands the transported session key into one AES-128 key per
-// direction: HKDF-SHA256 with the transcript hash as salt.
+// direction: HKDF-SHA256 with the transcript hash as salt. The two keys
+// share one extraction, as hkdf.Key would make twice.
 func DeriveKeys(sessionKey, transcript []byte) (clientToServer, serverToClient []byte, err error) {
-	clientToServer, err = hkdf.Key(sha256.New, sessionKey, transcript, labelClientToServer, SessionKeySize)
+	prk, err := hkdf.Extract(sha256.New, sessionKey, transcript)
 	if err != nil {
 		return nil, nil, err
 	}
-	serverToClient, err = hkdf.Key(sha256.New, sessionKey, transcript, labelServerToClient, SessionKeySize)
+	clientToServer, err = hkdf.Expand(sha256.New, prk, labelClientToServer, SessionKeySize)
+	if err != nil {
+		return nil, nil, err
+	}
+	serverToClient, err = hkdf.Expand(sha256.New, prk, labelServerToClient, SessionKeySize)
 	return clientToServer, serverToClient, err
 }
