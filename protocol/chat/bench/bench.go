@@ -336,10 +336,7 @@ func openRef(ctx context.Context, cfg Config, p *progress) (*side, error) {
 	if cfg.Handshakes > 0 {
 		p.phase("reference: timing handshakes", cfg.Handshakes)
 		join, _, err := timeJoins(cfg.Handshakes, nil, p, func() (client, error) {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			return dialRef(addr, ccfg, "hs")
+			return dialRef(ctx, addr, ccfg, "hs")
 		})
 		if err != nil {
 			return fail(err)
@@ -347,7 +344,7 @@ func openRef(ctx context.Context, cfg Config, p *progress) (*side, error) {
 		s.res.HandshakeP50ms = ms(join)
 	}
 	p.phase("reference: joining the room", cfg.Clients)
-	room, err := openRefRoom(addr, ccfg, cfg.Clients, p)
+	room, err := openRefRoom(ctx, addr, ccfg, cfg.Clients, p)
 	if err != nil {
 		return fail(err)
 	}

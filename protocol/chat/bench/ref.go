@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -181,9 +182,8 @@ func (m *refMember) write() {
 
 // dialRef joins the reference hub at addr as name, over TLS when cfg is
 // set.
-func dialRef(addr string, cfg *tls.Config, name string) (*lineClient, error) {
-	d := net.Dialer{Timeout: waitTimeout}
-	c, err := d.Dial("tcp", addr)
+func dialRef(ctx context.Context, addr string, cfg *tls.Config, name string) (*lineClient, error) {
+	c, err := dialLoopback(ctx, addr)
 	if err != nil {
 		return nil, err
 	}

@@ -105,7 +105,7 @@ func NewRefRoom(mode chat.Mode, key *rsa.PrivateKey, clients int) (*Room, error)
 	if err != nil {
 		return nil, err
 	}
-	r, err := openRefRoom(addr, ccfg, clients, nil)
+	r, err := openRefRoom(context.Background(), addr, ccfg, clients, nil)
 	if err != nil {
 		hub.close()
 		return nil, err
@@ -129,10 +129,10 @@ func startRef(mode chat.Mode, key *rsa.PrivateKey) (*refHub, string, *tls.Config
 }
 
 // openRefRoom joins clients members to the reference hub at addr.
-func openRefRoom(addr string, cfg *tls.Config, clients int, p *progress) (*Room, error) {
+func openRefRoom(ctx context.Context, addr string, cfg *tls.Config, clients int, p *progress) (*Room, error) {
 	r := &Room{}
 	for i := range clients {
-		c, err := dialRef(addr, cfg, memberName(i))
+		c, err := dialRef(ctx, addr, cfg, memberName(i))
 		if err != nil {
 			r.close()
 			return nil, err
@@ -181,8 +181,7 @@ func join(ctx context.Context, mode chat.Mode, addr, name string) (client, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	d := net.Dialer{Timeout: waitTimeout}
-	nc, err := d.Dial("tcp", addr)
+	nc, err := dialLoopback(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
