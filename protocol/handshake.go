@@ -98,9 +98,31 @@ func NewHandshaker(cfg ServerConfig) (*Handshaker, error) {
 // call from many goroutines at once.
 func (h *Handshaker) Handshake(c net.Conn) (*Conn, error) {
 	c.SetDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
-	if _, err := c.Write(h.hello); err != nil {
-		return nil, fmt.Errorf("protocol: send hello: %w", err)
+	if err := h.WriteHello(c); err != nil {
+		return nil, err
 	}
+	return h.finish(c)
+}
+
+// WriteHello writes the server's hello to c: the first step of a
+// handshake, for a server that sends it the moment it accepts c. It sets
+// no deadline. Finish then runs the rest.
+func (h *Handshaker) WriteHello(c net.Conn) error {
+	if _, err := c.Write(h.hello); err != nil {
+		return fmt.Errorf("protocol: send hello: %w", err)
+	}
+	return nil
+}
+
+// Finish runs the rest of a handshake whose hello WriteHello has written.
+func (h *Handshaker) Finish(c net.Conn) (*Conn, error) {
+	c.SetDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
+	return h.finish(c)
+}
+
+// finish reads the key exchange and makes the session, under the deadline
+// its caller set.
+func (h *Handshaker) finish(c net.Conn) (*Conn, error) {
 	conn := newConn(c, h.suite)
 	// The header alone says whether this is the key exchange: a peer
 	// announcing anything else is refused before its body is read.

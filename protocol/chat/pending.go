@@ -18,6 +18,11 @@ type joining struct {
 	naming      atomic.Bool   // the server is waiting for the name
 	typing      atomic.Bool   // a byte of the name has come
 	evicted     atomic.Bool   // closed to make room for a newer one
+	// firstSent says whether the accept loop wrote the server's first
+	// bytes, the hello or the banner (see Server.sendFirst), and firstErr
+	// how that went.
+	firstSent bool
+	firstErr  error
 }
 
 // Read notes the first byte read while the name is due.

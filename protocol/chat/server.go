@@ -101,6 +101,8 @@ type Server struct {
 	room *room
 	log  *log.Logger
 
+	// banner is the plain server's first bytes, never changed.
+	banner []byte
 	// pools hold the members' write buffers, so a member between bursts
 	// holds none.
 	pools *writePools
@@ -157,6 +159,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:     make(map[net.Conn]struct{}),
 		done:      make(chan struct{}),
 		reads:     protocol.NewReadBuffers(),
+		banner:    []byte(Banner + "\n"),
 		pools:     newWritePools(),
 	}
 	if cfg.Mode == Secure {
@@ -215,8 +218,27 @@ func (s *Server) Serve(ln net.Listener) error {
 		if old := s.admit(j); old != nil {
 			s.log.Printf("%s: closed while joining, to make room: %d connections were joining", old.RemoteAddr(), s.cfg.MaxPending)
 		}
+		j.firstSent, j.firstErr = s.sendFirst(c)
 		go s.handle(c, j)
 	}
+}
+
+// sendFirst writes the server's first bytes, the hello or the banner, to a
+// TCP connection the moment it is accepted, so that the client has them
+// without waiting for the join's goroutine to be started and scheduled.
+// The write never waits, so it never holds up the accept loop: a new TCP
+// connection's send buffer is empty, and much larger than they are. Any
+// other kind of connection gets them from its join's goroutine, under the
+// handshake's deadline. It reports whether it wrote them, and the error.
+func (s *Server) sendFirst(c net.Conn) (bool, error) {
+	if _, tcp := c.(*net.TCPConn); !tcp {
+		return false, nil
+	}
+	if s.handshaker != nil {
+		return true, s.handshaker.WriteHello(c)
+	}
+	_, err := c.Write(s.banner)
+	return true, err
 }
 
 func (s *Server) isClosing() bool {
@@ -535,17 +557,28 @@ func shortError(err error) string {
 
 // open runs the handshake for the server's mode.
 func (s *Server) open(c *joining) (protocol.MessageConn, error) {
+	if c.firstErr != nil {
+		return nil, c.firstErr
+	}
 	if s.cfg.Mode == Plain {
 		pc := protocol.NewPlainConn(c)
 		pc.ShareReadBuffers(s.reads)
-		c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-		if err := pc.WriteMessages(Banner); err != nil {
-			return nil, err
+		if !c.firstSent {
+			c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+			if err := pc.WriteMessages(Banner); err != nil {
+				return nil, err
+			}
+			c.SetWriteDeadline(time.Time{})
 		}
-		c.SetWriteDeadline(time.Time{})
 		return pc, nil
 	}
-	conn, err := s.handshaker.Handshake(c)
+	var conn *protocol.Conn
+	var err error
+	if c.firstSent {
+		conn, err = s.handshaker.Finish(c)
+	} else {
+		conn, err = s.handshaker.Handshake(c)
+	}
 	if conn != nil {
 		conn.ShareReadBuffers(s.reads)
 	}
