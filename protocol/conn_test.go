@@ -258,14 +258,22 @@ func TestHandshakerServesMany(t *testing.T) {
 	defer ln.Close()
 	const n = 8
 	go func() {
-		for range n {
+		for i := range n {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			go func() {
 				defer c.Close()
-				srv, err := h.Handshake(c)
+				// Every other one runs in two steps, as a server that
+				// writes the hello on accept does.
+				var srv *Conn
+				var err error
+				if i%2 == 0 {
+					srv, err = h.Handshake(c)
+				} else if err = h.WriteHello(c); err == nil {
+					srv, err = h.Finish(c)
+				}
 				if err != nil {
 					return
 				}
@@ -632,5 +640,39 @@ func TestAppendBuffersIsAppendMessages(t *testing.T) {
 	}
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("AppendBuffers sends %q, AppendMessages %q", got.Bytes(), want)
+	}
+}
+
+// TestFinishHasADeadline: a handshake run in two steps still gives up on
+// a client that takes the hello and sends nothing.
+func TestFinishHasADeadline(t *testing.T) {
+	h, err := NewHandshaker(ServerConfig{Key: testKey(t, "server-key.pem"), Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := h.WriteHello(s); err != nil {
+		t.Fatal(err)
+	}
+	// Without a deadline Finish would wait for ever: the client hangs up
+	// after a minute, so that such a Finish fails instead.
+	hangUp := time.AfterFunc(time.Minute, func() { c.Close() })
+	defer hangUp.Stop()
+	if _, err := h.Finish(s); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("Finish with a silent client: %v, want a timeout", err)
 	}
 }

@@ -115,8 +115,9 @@ func (h *Handshaker) WriteHello(c net.Conn) error {
 }
 
 // Finish runs the rest of a handshake whose hello WriteHello has written.
+// What is left only reads, so only reads get the deadline.
 func (h *Handshaker) Finish(c net.Conn) (*Conn, error) {
-	c.SetDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
+	c.SetReadDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
 	return h.finish(c)
 }
 
