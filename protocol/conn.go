@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // MessageConn carries chat lines in either mode. The server and client use
@@ -297,17 +296,3 @@ func (p *PlainConn) AppendMessages(dst []byte, msgs ...string) ([]byte, error) {
 	}
 	return dst, nil
 }
-
-// AppendBuffers appends each line and a newline to bufs, as
-// AppendMessages appends them to a buffer, but as the lines' own bytes:
-// bufs.WriteTo then sends them all in one writev, and copies none of them.
-// The slices share the strings' memory, so nothing may write to them.
-func (p *PlainConn) AppendBuffers(bufs net.Buffers, msgs ...string) net.Buffers {
-	for _, m := range msgs {
-		bufs = append(bufs, readOnly(m), readOnly("\n"))
-	}
-	return bufs
-}
-
-// readOnly is s's bytes, not a copy of them: they must only be read.
-func readOnly(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

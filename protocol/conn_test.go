@@ -621,28 +621,6 @@ func FuzzParseHello(f *testing.F) {
 	})
 }
 
-// TestAppendBuffersIsAppendMessages: the slices a writev sends hold the
-// very bytes AppendMessages writes, for empty, ASCII and multibyte lines.
-func TestAppendBuffersIsAppendMessages(t *testing.T) {
-	pc := NewPlainConn(nil)
-	lines := []string{"", "a", "alice: hello", "bob: héllo wörld ✓", strings.Repeat("x", MaxLine), ""}
-	want, err := pc.AppendMessages(nil, lines...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bufs := pc.AppendBuffers(nil, lines...)
-	if len(bufs) != 2*len(lines) {
-		t.Fatalf("%d slices for %d lines, want two a line", len(bufs), len(lines))
-	}
-	var got bytes.Buffer
-	if _, err := bufs.WriteTo(&got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Fatalf("AppendBuffers sends %q, AppendMessages %q", got.Bytes(), want)
-	}
-}
-
 // TestFinishHasADeadline: a handshake run in two steps still gives up on
 // a client that takes the hello and sends nothing.
 func TestFinishHasADeadline(t *testing.T) {

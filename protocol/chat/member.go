@@ -26,11 +26,6 @@ const (
 	// maxPooledBuffer is the largest write buffer given back to the
 	// server's pool: maxWriteBytes and the records' overhead.
 	maxPooledBuffer = 2 * maxWriteBytes
-	// maxVecLines and maxVecBytes bound one writev of plain lines, which
-	// go out from the queue itself (see writeVec): the most slices Linux
-	// takes in one writev is 1024, two a line.
-	maxVecLines = 512
-	maxVecBytes = 128 << 10
 	// dropGrace is how long a member dropped for its slowness has to take
 	// the rest of its last write and the notice that says why.
 	dropGrace = 2 * time.Second
@@ -42,18 +37,11 @@ type appender interface {
 	AppendMessages(dst []byte, msgs ...string) ([]byte, error)
 }
 
-// vecAppender is an encoder whose wire form is the lines' own bytes and a
-// newline (plain mode): the writer sends them with writev, straight from
-// the queue (see protocol.PlainConn.AppendBuffers).
-type vecAppender interface {
-	AppendBuffers(bufs net.Buffers, msgs ...string) net.Buffers
-}
-
 // writePools are the server's write buffers, lent to a member's writer
 // for one batch, so a member between bursts holds none.
 type writePools struct {
 	bufs sync.Pool // *[]byte: sealed records
-	vecs sync.Pool // *net.Buffers: plain lines for one writev
+	iovs sync.Pool // *writev: a plain writer's writev slices
 }
 
 func newWritePools() *writePools {
@@ -62,10 +50,7 @@ func newWritePools() *writePools {
 		b := make([]byte, 0, maxWriteBytes+maxWriteBytes/8)
 		return &b
 	}
-	p.vecs.New = func() any {
-		v := make(net.Buffers, 0, 2*maxVecLines)
-		return &v
-	}
+	p.iovs.New = func() any { return newWritev() }
 	return p
 }
 
@@ -75,7 +60,8 @@ type member struct {
 	conn  protocol.MessageConn
 	raw   net.Conn // the connection as accepted, which the writer writes to
 	enc   appender
-	vec   vecAppender // nil unless raw takes a writev
+	plain plainWriter // set when the lines go out with writev (plain, on TCP)
+	vec   bool
 	pools *writePools
 
 	mu      sync.Mutex
@@ -105,10 +91,8 @@ type queueLimits struct {
 // as accepted.
 func newMember(conn protocol.MessageConn, raw net.Conn, pools *writePools, lim queueLimits, writeTimeout time.Duration) *member {
 	m := &member{conn: conn, raw: raw, enc: conn.(appender), pools: pools, wake: make(chan struct{}, 1), lim: lim, timeout: writeTimeout}
-	if _, tcp := raw.(*net.TCPConn); tcp {
-		// A TCP connection writes net.Buffers with one writev; any other
-		// would take a write for each slice.
-		m.vec, _ = conn.(vecAppender)
+	if _, plain := conn.(*protocol.PlainConn); plain {
+		m.plain, m.vec = newPlainWriter(raw)
 	}
 	m.drained.L = &m.mu
 	return m
@@ -289,16 +273,19 @@ func (m *member) writeLoop() {
 	}
 }
 
-// writeBatch writes lines: plain ones with writeVec, records in writes of
-// at most maxWriteBytes, from a buffer borrowed from the server's pool, so
-// an idle member holds none. After a timeout it returns the unwritten
-// bytes in a buffer of their own.
+// writeBatch writes lines: plain ones on TCP with writev, straight from
+// the queue (see plainWriter), records in writes of at most
+// maxWriteBytes, from a buffer borrowed from the server's pool, so an idle
+// member holds none. After a timeout it returns the unwritten rest of the
+// line it stopped in, or of the write, in a buffer of its own.
 func (m *member) writeBatch(lines []string) ([]byte, error) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
-	if m.vec != nil {
-		return m.writeVec(lines)
+	if m.vec {
+		w := m.pools.iovs.Get().(*writev)
+		defer m.pools.iovs.Put(w)
+		return m.plain.write(w, lines)
 	}
 	bp := m.pools.bufs.Get().(*[]byte)
 	defer func() {
@@ -323,40 +310,6 @@ func (m *member) writeBatch(lines []string) ([]byte, error) {
 		if err != nil {
 			if w < len(buf) && isTimeout(err) {
 				return append([]byte(nil), buf[w:]...), err
-			}
-			return nil, err
-		}
-		lines = lines[n:]
-	}
-	return nil, nil
-}
-
-// writeVec is writeBatch for plain lines, whose wire form is their own
-// bytes and a newline: each write is one writev of at most maxVecLines
-// lines or maxVecBytes, straight from the queue, so the lines are not
-// copied, however many members they go to, and a burst takes a quarter of
-// the system calls that 32 KiB writes would.
-func (m *member) writeVec(lines []string) ([]byte, error) {
-	vp := m.pools.vecs.Get().(*net.Buffers)
-	defer func() {
-		clear((*vp)[:cap(*vp)]) // a pooled array must not keep lines alive
-		m.pools.vecs.Put(vp)
-	}()
-	for len(lines) > 0 {
-		n, size := 0, 0
-		for n < len(lines) && n < maxVecLines && (n == 0 || size+len(lines[n])+1 <= maxVecBytes) {
-			size += len(lines[n]) + 1
-			n++
-		}
-		*vp = m.vec.AppendBuffers((*vp)[:0], lines[:n]...)
-		unsent := *vp // WriteTo takes off what it writes
-		if _, err := unsent.WriteTo(m.raw); err != nil {
-			if len(unsent) > 0 && isTimeout(err) {
-				var rest []byte
-				for _, b := range unsent {
-					rest = append(rest, b...)
-				}
-				return rest, err
 			}
 			return nil, err
 		}

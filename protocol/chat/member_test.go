@@ -2,54 +2,87 @@ package chat
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"chatlab/protocol"
 )
 
-// TestWriteVecSendsEveryLine: a plain member on TCP sends its lines with
-// writev, straight from the queue, and the bytes that arrive are exactly
-// what the buffered path writes, across more lines than one writev takes
-// and more bytes than one writev sends.
-func TestWriteVecSendsEveryLine(t *testing.T) {
+// tcpPair is a loopback TCP connection: the server's end, as accepted,
+// and the client's. rcvbuf, when not zero, is the client's receive buffer,
+// set before it connects so that the window it offers stays small.
+func tcpPair(t *testing.T, rcvbuf int) (server, client net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
+	var d net.Dialer
+	if rcvbuf > 0 {
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
+			})
+			return errors.Join(err, serr)
+		}
+	}
+	client, err = d.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	raw, err := ln.Accept()
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { server.Close() })
+	return server, client
+}
 
-	pc := protocol.NewPlainConn(raw)
-	m := newMember(pc, raw, newWritePools(), queueLimits{}, time.Minute)
-	if m.vec == nil {
-		t.Fatal("a plain member on TCP does not write with writev")
-	}
+// manyLines is n lines from empty to MaxLine bytes long.
+func manyLines(n int) []string {
 	var lines []string
-	for i := range 2*maxVecLines + 3 {
-		// From empty to MaxLine: more than maxVecBytes in some writes,
-		// more than maxVecLines lines in others.
+	for i := range n {
 		lines = append(lines, strings.Repeat(string(rune('a'+i%26)), (i*131)%(protocol.MaxLine+1)))
 	}
-	want, _ := pc.AppendMessages(nil, lines...)
-	if len(want) <= 3*maxVecBytes {
-		t.Fatalf("the test sends %d bytes, not enough to need several writes", len(want))
+	return lines
+}
+
+// TestPlainWriterSendsEveryLine: a plain member on TCP sends its lines
+// with writev, straight from the queue, and the bytes that arrive are
+// exactly what the buffered path writes: across more lines than one
+// writev takes, and through the partial writes and waits that small
+// buffers and a reader taking a kilobyte at a time force.
+func TestPlainWriterSendsEveryLine(t *testing.T) {
+	// Small buffers make most writes partial, and many wait for room.
+	raw, client := tcpPair(t, 4096)
+	raw.(*net.TCPConn).SetWriteBuffer(4096)
+	pc := protocol.NewPlainConn(raw)
+	m := newMember(pc, raw, newWritePools(), queueLimits{}, time.Minute)
+	if !m.vec {
+		t.Fatal("a plain member on TCP does not write with writev")
 	}
+	lines := manyLines(3*maxIovecs/2 + 3)
+	want, _ := pc.AppendMessages(nil, lines...)
 	got := make(chan []byte, 1)
 	go func() {
-		b, _ := io.ReadAll(client)
-		got <- b
+		var b []byte
+		small := make([]byte, 1000)
+		for {
+			n, err := client.Read(small)
+			b = append(b, small[:n]...)
+			if err != nil {
+				got <- b
+				return
+			}
+		}
 	}()
 	rest, err := m.writeBatch(lines)
 	raw.Close() // what has not come by now never will
@@ -61,14 +94,43 @@ func TestWriteVecSendsEveryLine(t *testing.T) {
 	}
 }
 
-// TestWriteVecOnlyOnTCP: a connection that is not TCP would take one
-// write per slice, so its member seals lines into a buffer as before.
+// TestPlainWriterRestAfterTimeout: when a write times out part way, what
+// arrived and the rest that writeBatch returns make whole lines, exactly
+// the first ones sent, so the member can be sent whole lines, then why it
+// was dropped.
+func TestPlainWriterRestAfterTimeout(t *testing.T) {
+	raw, client := tcpPair(t, 4096)
+	raw.(*net.TCPConn).SetWriteBuffer(4096)
+	pc := protocol.NewPlainConn(raw)
+	m := newMember(pc, raw, newWritePools(), queueLimits{}, time.Minute)
+	lines := manyLines(2000) // 4 MB: far more than the buffers hold
+	want, _ := pc.AppendMessages(nil, lines...)
+	// The client reads nothing until the write has given up, so the
+	// deadline passes however slow the machine is.
+	raw.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	rest, err := m.writeBatch(lines)
+	if !isTimeout(err) {
+		t.Fatalf("writeBatch to a reader that reads nothing: %v, want a timeout", err)
+	}
+	raw.Close()
+	got, _ := io.ReadAll(client)
+	whole := append(got, rest...)
+	if len(whole) == 0 || whole[len(whole)-1] != '\n' || !bytes.HasPrefix(want, whole) {
+		t.Fatalf("%d bytes arrived and %d are left: not the first whole lines sent (they differ from byte %d)", len(got), len(rest), firstDiff(whole, want))
+	}
+	if len(rest) > protocol.MaxLine+1 {
+		t.Fatalf("the rest is %d bytes, more than one line", len(rest))
+	}
+}
+
+// TestWriteVecOnlyOnTCP: a connection that is not TCP has no writev, so
+// its member writes its lines from a buffer.
 func TestWriteVecOnlyOnTCP(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
 	m := newMember(protocol.NewPlainConn(a), a, newWritePools(), queueLimits{}, time.Minute)
-	if m.vec != nil {
+	if m.vec {
 		t.Fatal("a member on a pipe writes with writev")
 	}
 	got := make(chan string, 1)

@@ -1,0 +1,125 @@
+package chat
+
+import (
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxIovecs is the most slices Linux takes in one writev: 512 lines, each
+// with its newline.
+const maxIovecs = 1024
+
+// plainWriter sends a plain member's lines with writev, straight from the
+// queued strings and each followed by a newline, which is their wire form
+// (protocol.PlainConn.AppendMessages): a line that goes to 199 members is
+// not copied into 199 buffers first, and a burst takes few system calls.
+// The iovec arrays come from the server's pool, because Go's own writev
+// (net.Buffers) keeps the largest array it ever used with each connection,
+// up to 16 KiB a member.
+type plainWriter struct {
+	rc syscall.RawConn
+}
+
+// newPlainWriter returns the writer for a plain member on c, or false
+// when c is not TCP.
+func newPlainWriter(c net.Conn) (plainWriter, bool) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return plainWriter{}, false
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return plainWriter{}, false
+	}
+	return plainWriter{rc: rc}, true
+}
+
+// newline ends every plain line. Its bytes are a constant's, which
+// writev only reads.
+const newline = "\n"
+
+// writev is one plainWriter.write under way. The pool keeps them with
+// their iovec arrays, and their step bound once, so that a write
+// allocates nothing.
+type writev struct {
+	iov   []unix.Iovec // cap maxIovecs
+	used  int          // the most of iov filled: what to clear
+	lines []string
+	line  int // the next byte to send is lines[line][off:], or its
+	off   int // newline when off == len(lines[line])
+	err   error
+	step  func(fd uintptr) bool // w.send, bound once
+}
+
+func newWritev() *writev {
+	w := &writev{iov: make([]unix.Iovec, 0, maxIovecs)}
+	w.step = w.send
+	return w
+}
+
+// send makes writev calls until every line has gone (true), the socket
+// is full (false: the poller waits for room, or for the deadline), or one
+// fails (true, with w.err).
+func (w *writev) send(fd uintptr) bool {
+	for w.line < len(w.lines) {
+		iov := w.iov[:0]
+		for i := w.line; i < len(w.lines) && len(iov)+2 <= maxIovecs; i++ {
+			text := w.lines[i]
+			if i == w.line {
+				text = text[min(w.off, len(text)):]
+			}
+			if len(text) > 0 {
+				iov = append(iov, unix.Iovec{Base: unsafe.StringData(text)})
+				iov[len(iov)-1].SetLen(len(text))
+			}
+			iov = append(iov, unix.Iovec{Base: unsafe.StringData(newline)})
+			iov[len(iov)-1].SetLen(len(newline))
+		}
+		w.used = max(w.used, len(iov))
+		n, _, errno := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		switch errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			w.err = os.NewSyscallError("writev", errno)
+			return true
+		}
+		// Move past what went: whole lines, then part of one.
+		for sent := int(n); sent > 0; {
+			left := len(w.lines[w.line]) + len(newline) - w.off
+			if sent < left {
+				w.off += sent
+				break
+			}
+			sent -= left
+			w.line, w.off = w.line+1, 0
+		}
+	}
+	return true
+}
+
+// write sends lines under the connection's write deadline, with w from
+// the pool. When it fails part way through a line, rest is the unsent end
+// of that line and its newline, so that the member can be sent whole
+// lines, then why it was dropped (see member.writeLoop).
+func (p plainWriter) write(w *writev, lines []string) (rest []byte, err error) {
+	w.lines, w.line, w.off, w.err = lines, 0, 0, nil
+	err = p.rc.Write(w.step)
+	if err == nil {
+		err = w.err
+	}
+	if err != nil && w.off > 0 {
+		l := lines[w.line]
+		rest = append([]byte(l[min(w.off, len(l)):]), newline...)
+	}
+	clear(w.iov[:w.used]) // no pooled array may keep the lines alive
+	w.lines, w.used, w.err = nil, 0, nil
+	return rest, err
+}
