@@ -214,10 +214,11 @@ func (m *member) end() {
 	m.mu.Unlock()
 }
 
-// writeLoop sends queued lines, one write per maxWriteBytes, until the
-// member is finished or a write fails. A write that times out drops the
-// member for its slowness; the rest of that write then goes out first
-// when the notice follows, so the member sees whole lines, then why.
+// writeLoop sends what is queued, a batch at each wake-up (see
+// writeBatch), until the member is finished or a write fails. A write that
+// times out drops the member for its slowness; the rest of the line or
+// record it stopped in then goes out first when the notice follows, so
+// the member sees whole lines, then why.
 func (m *member) writeLoop() {
 	defer m.conn.Close()
 	var rest []byte // unwritten tail of a write that timed out
@@ -256,6 +257,12 @@ func (m *member) writeLoop() {
 				m.mu.Lock()
 				m.dropLocked()
 				m.mu.Unlock()
+				if closing {
+					// Its reader has gone and nothing more will be
+					// queued: go round once more, to send the rest
+					// under the grace deadline, then close.
+					m.poke()
+				}
 				continue
 			}
 			m.end()

@@ -381,8 +381,8 @@ func (s *Server) join(c net.Conn, j *joining, peer string) (*member, string, boo
 	}
 	// The member's writer has not started, so this goroutine may write:
 	// the greeting goes first, then whatever the room queued meanwhile.
-	// It goes through the writer's pooled buffer, as every later line
-	// does, so the member keeps no buffer of its own for it.
+	// It goes out as every later line does (writeBatch), so the member
+	// keeps no buffer of its own for it.
 	var greeting []string
 	if given != name {
 		greeting = append(greeting, notice("the name "+name+" is taken; you are "+given))

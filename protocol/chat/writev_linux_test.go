@@ -176,3 +176,39 @@ func TestPlainWriterAllocatesNothing(t *testing.T) {
 		t.Fatalf("a write makes %v allocations", n)
 	}
 }
+
+// TestWriterEndsWhenItsLastBatchTimesOut: a member whose last lines (the
+// ones finish queues as it leaves) time out is dropped, and its writer
+// still ends and closes the connection, though no reader is left to
+// queue anything that would wake it. It used to wait for ever, and hold
+// up Shutdown with it.
+func TestWriterEndsWhenItsLastBatchTimesOut(t *testing.T) {
+	for _, mode := range []string{"writev", "buffered"} {
+		t.Run(mode, func(t *testing.T) {
+			raw, client := tcpPair(t, 4096)
+			raw.(*net.TCPConn).SetWriteBuffer(4096)
+			m := newMember(protocol.NewPlainConn(raw), raw, newWritePools(), queueLimits{dropLines: 1 << 20, dropBytes: 1 << 30}, 100*time.Millisecond)
+			m.vec = m.vec && mode == "writev"
+			ended := make(chan struct{})
+			go func() {
+				m.writeLoop()
+				close(ended)
+			}()
+			m.finish(manyLines(2000)...) // 4 MB to a client that reads nothing
+			// It takes the write timeout and then at most the drop's
+			// grace; two minutes only tell a hang from a slow machine.
+			select {
+			case <-ended:
+			case <-time.After(2 * time.Minute):
+				t.Fatal("the writer never ended")
+			}
+			if !m.isDropped() {
+				t.Fatal("the writer ended without dropping the member")
+			}
+			// The writer closed the connection: the client reads to EOF.
+			if _, err := io.Copy(io.Discard, client); err != nil {
+				t.Fatalf("after the writer ended: %v", err)
+			}
+		})
+	}
+}
