@@ -271,7 +271,7 @@ func TestHandshakerServesMany(t *testing.T) {
 				var err error
 				if i%2 == 0 {
 					srv, err = h.Handshake(c)
-				} else if err = h.WriteHello(c); err == nil {
+				} else if _, err = c.Write(h.Hello()); err == nil {
 					srv, err = h.Finish(c)
 				}
 				if err != nil {
@@ -643,7 +643,7 @@ func TestFinishHasADeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := h.WriteHello(s); err != nil {
+	if _, err := s.Write(h.Hello()); err != nil {
 		t.Fatal(err)
 	}
 	// Without a deadline Finish would wait for ever: the client hangs up

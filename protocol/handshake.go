@@ -98,23 +98,18 @@ func NewHandshaker(cfg ServerConfig) (*Handshaker, error) {
 // call from many goroutines at once.
 func (h *Handshaker) Handshake(c net.Conn) (*Conn, error) {
 	c.SetDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
-	if err := h.WriteHello(c); err != nil {
-		return nil, err
+	if _, err := c.Write(h.hello); err != nil {
+		return nil, fmt.Errorf("protocol: send hello: %w", err)
 	}
 	return h.finish(c)
 }
 
-// WriteHello writes the server's hello to c: the first step of a
-// handshake, for a server that sends it the moment it accepts c. It sets
-// no deadline. Finish then runs the rest.
-func (h *Handshaker) WriteHello(c net.Conn) error {
-	if _, err := c.Write(h.hello); err != nil {
-		return fmt.Errorf("protocol: send hello: %w", err)
-	}
-	return nil
-}
+// Hello is the hello record, the handshake's first bytes, for a server
+// that writes them itself (the moment it accepts a connection, say), then
+// calls Finish. It must not be changed.
+func (h *Handshaker) Hello() []byte { return h.hello }
 
-// Finish runs the rest of a handshake whose hello WriteHello has written.
+// Finish runs the rest of a handshake whose Hello has been written.
 // What is left only reads, so only reads get the deadline.
 func (h *Handshaker) Finish(c net.Conn) (*Conn, error) {
 	c.SetReadDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))

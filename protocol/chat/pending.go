@@ -18,10 +18,10 @@ type joining struct {
 	naming      atomic.Bool   // the server is waiting for the name
 	typing      atomic.Bool   // a byte of the name has come
 	evicted     atomic.Bool   // closed to make room for a newer one
-	// firstSent says whether the accept loop wrote the server's first
-	// bytes, the hello or the banner (see Server.sendFirst), and firstErr
-	// how that went.
-	firstSent bool
+	// firstSent is how much of the server's first bytes, the hello or
+	// the banner, the accept loop wrote (see Server.sendFirst), and
+	// firstErr why it wrote no more, if it failed.
+	firstSent int
 	firstErr  error
 }
 

@@ -101,8 +101,9 @@ type Server struct {
 	room *room
 	log  *log.Logger
 
-	// banner is the plain server's first bytes, never changed.
-	banner []byte
+	// first is what the server sends every connection first: the
+	// banner, or the hello record. It is never changed.
+	first []byte
 	// pools hold the members' write buffers, so a member between bursts
 	// holds none.
 	pools *writePools
@@ -159,7 +160,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:     make(map[net.Conn]struct{}),
 		done:      make(chan struct{}),
 		reads:     protocol.NewReadBuffers(),
-		banner:    []byte(Banner + "\n"),
+		first:     []byte(Banner + "\n"),
 		pools:     newWritePools(),
 	}
 	if cfg.Mode == Secure {
@@ -167,7 +168,7 @@ func NewServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chat: %w", err)
 		}
-		s.handshaker = h
+		s.handshaker, s.first = h, h.Hello()
 	}
 	return s, nil
 }
@@ -223,22 +224,16 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// sendFirst writes the server's first bytes, the hello or the banner, to a
-// TCP connection the moment it is accepted, so that the client has them
-// without waiting for the join's goroutine to be started and scheduled.
-// The write never waits, so it never holds up the accept loop: a new TCP
-// connection's send buffer is empty, and much larger than they are. Any
-// other kind of connection gets them from its join's goroutine, under the
-// handshake's deadline. It reports whether it wrote them, and the error.
-func (s *Server) sendFirst(c net.Conn) (bool, error) {
-	if _, tcp := c.(*net.TCPConn); !tcp {
-		return false, nil
-	}
-	if s.handshaker != nil {
-		return true, s.handshaker.WriteHello(c)
-	}
-	_, err := c.Write(s.banner)
-	return true, err
+// sendFirst writes the server's first bytes, the hello or the banner, to
+// a TCP connection the moment it is accepted, so that the client has them
+// without waiting for the join's goroutine to be started and scheduled. It
+// writes what the socket takes at once and never waits, so it never holds
+// up the accept loop: a new connection's empty send buffer takes them
+// all, and whatever it does not take, its join's goroutine sends, under
+// the handshake's deadline, as it sends all of them to any other kind of
+// connection. It reports how many bytes it wrote.
+func (s *Server) sendFirst(c net.Conn) (int, error) {
+	return writeNow(c, s.first)
 }
 
 func (s *Server) isClosing() bool {
@@ -555,30 +550,31 @@ func shortError(err error) string {
 	return strings.TrimPrefix(err.Error(), "protocol: ")
 }
 
+// firstName names the server's first bytes, in errors.
+func (s *Server) firstName() string {
+	if s.cfg.Mode == Plain {
+		return "banner"
+	}
+	return "hello"
+}
+
 // open runs the handshake for the server's mode.
 func (s *Server) open(c *joining) (protocol.MessageConn, error) {
-	if c.firstErr != nil {
-		return nil, c.firstErr
+	err := c.firstErr
+	if rest := s.first[c.firstSent:]; err == nil && len(rest) > 0 {
+		c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+		_, err = c.Write(rest)
+		c.SetWriteDeadline(time.Time{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("send the %s: %w", s.firstName(), err)
 	}
 	if s.cfg.Mode == Plain {
 		pc := protocol.NewPlainConn(c)
 		pc.ShareReadBuffers(s.reads)
-		if !c.firstSent {
-			c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-			if err := pc.WriteMessages(Banner); err != nil {
-				return nil, err
-			}
-			c.SetWriteDeadline(time.Time{})
-		}
 		return pc, nil
 	}
-	var conn *protocol.Conn
-	var err error
-	if c.firstSent {
-		conn, err = s.handshaker.Finish(c)
-	} else {
-		conn, err = s.handshaker.Handshake(c)
-	}
+	conn, err := s.handshaker.Finish(c)
 	if conn != nil {
 		conn.ShareReadBuffers(s.reads)
 	}

@@ -175,6 +175,36 @@ func TestPlainWriterAllocatesNothing(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("a write makes %v allocations", n)
 	}
+	for i, v := range w.iov[:cap(w.iov)] {
+		if v.Base != nil {
+			t.Fatalf("iovec %d still points at a line: the pool would keep it alive", i)
+		}
+	}
+}
+
+// TestWriteNow: the accept loop's write of the first bytes sends them all
+// to a new TCP connection, nothing to any other kind, and says why when it
+// cannot write at all.
+func TestWriteNow(t *testing.T) {
+	raw, client := tcpPair(t, 0)
+	first := []byte(Banner + "\n")
+	if n, err := writeNow(raw, first); n != len(first) || err != nil {
+		t.Fatalf("writeNow to a new TCP connection: %d of %d bytes, %v", n, len(first), err)
+	}
+	got := make([]byte, len(first))
+	if _, err := io.ReadFull(client, got); err != nil || !bytes.Equal(got, first) {
+		t.Fatalf("the client read %q, %v", got, err)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if n, err := writeNow(a, first); n != 0 || err != nil {
+		t.Fatalf("writeNow to a pipe: %d bytes, %v; want nothing written, no error", n, err)
+	}
+	raw.Close()
+	if n, err := writeNow(raw, first); n != 0 || err == nil {
+		t.Fatalf("writeNow to a closed connection: %d bytes, %v; want an error", n, err)
+	}
 }
 
 // TestWriterEndsWhenItsLastBatchTimesOut: a member whose last lines (the

@@ -1,3 +1,5 @@
+//go:build linux
+
 package chat
 
 import (
@@ -21,7 +23,8 @@ const maxIovecs = 1024
 // (net.Buffers) keeps the largest array it ever used with each connection,
 // up to 16 KiB a member.
 type plainWriter struct {
-	rc syscall.RawConn
+	rc            syscall.RawConn
+	local, remote net.Addr // for errors, as net.Conn's own writes give them
 }
 
 // newPlainWriter returns the writer for a plain member on c, or false
@@ -35,7 +38,7 @@ func newPlainWriter(c net.Conn) (plainWriter, bool) {
 	if err != nil {
 		return plainWriter{}, false
 	}
-	return plainWriter{rc: rc}, true
+	return plainWriter{rc: rc, local: c.LocalAddr(), remote: c.RemoteAddr()}, true
 }
 
 // newline ends every plain line. Its bytes are a constant's, which
@@ -88,7 +91,7 @@ func (w *writev) send(fd uintptr) bool {
 		case unix.EAGAIN:
 			return false
 		default:
-			w.err = os.NewSyscallError("writev", errno)
+			w.err = os.NewSyscallError("writev", errno) // wrapped by write
 			return true
 		}
 		// Move past what went: whole lines, then part of one.
@@ -105,6 +108,34 @@ func (w *writev) send(fd uintptr) bool {
 	return true
 }
 
+// writeNow writes as much of b to c as its socket takes at once, and
+// never waits; it reports how much that was. It writes nothing to a
+// connection that is not TCP.
+func writeNow(c net.Conn, b []byte) (int, error) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return 0, nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	n, werr := 0, error(nil)
+	if err := rc.Write(func(fd uintptr) bool {
+		n, werr = unix.Write(int(fd), b)
+		return true // once: whatever did not go waits for the join
+	}); err != nil {
+		return 0, err
+	}
+	switch werr {
+	case nil:
+		return n, nil
+	case unix.EAGAIN, unix.EINTR:
+		return 0, nil
+	}
+	return 0, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
+}
+
 // write sends lines under the connection's write deadline, with w from
 // the pool. When it fails part way through a line, rest is the unsent end
 // of that line and its newline, so that the member can be sent whole
@@ -112,10 +143,10 @@ func (w *writev) send(fd uintptr) bool {
 func (p plainWriter) write(w *writev, lines []string) (rest []byte, err error) {
 	w.lines, w.line, w.off, w.err = lines, 0, 0, nil
 	err = p.rc.Write(w.step)
-	if err == nil {
-		err = w.err
+	if err == nil && w.err != nil {
+		err = &net.OpError{Op: "write", Net: "tcp", Source: p.local, Addr: p.remote, Err: w.err}
 	}
-	if err != nil && w.off > 0 {
+	if err != nil && w.off > 0 && isTimeout(err) {
 		l := lines[w.line]
 		rest = append([]byte(l[min(w.off, len(l)):]), newline...)
 	}
