@@ -628,21 +628,7 @@ func TestFinishHasADeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	c, s := tcpPair(t)
 	if _, err := s.Write(h.Hello()); err != nil {
 		t.Fatal(err)
 	}
@@ -653,4 +639,26 @@ func TestFinishHasADeadline(t *testing.T) {
 	if _, err := h.Finish(s); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("Finish with a silent client: %v, want a timeout", err)
 	}
+}
+
+// tcpPair is a loopback TCP connection: the client's end and the server's,
+// closed when the test ends.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }
