@@ -60,8 +60,7 @@ type member struct {
 	conn  protocol.MessageConn
 	raw   net.Conn // the connection as accepted, which the writer writes to
 	enc   appender
-	plain plainWriter // set when the lines go out with writev (plain, on TCP)
-	vec   bool
+	plain socketWriter // ok when the lines go out with writev (plain, on TCP)
 	pools *writePools
 
 	mu      sync.Mutex
@@ -92,7 +91,7 @@ type queueLimits struct {
 func newMember(conn protocol.MessageConn, raw net.Conn, pools *writePools, lim queueLimits, writeTimeout time.Duration) *member {
 	m := &member{conn: conn, raw: raw, enc: conn.(appender), pools: pools, wake: make(chan struct{}, 1), lim: lim, timeout: writeTimeout}
 	if _, plain := conn.(*protocol.PlainConn); plain {
-		m.plain, m.vec = newPlainWriter(raw)
+		m.plain = newSocketWriter(raw)
 	}
 	m.drained.L = &m.mu
 	return m
@@ -281,7 +280,7 @@ func (m *member) writeLoop() {
 }
 
 // writeBatch writes lines: plain ones on TCP with writev, straight from
-// the queue (see plainWriter), records in writes of at most
+// the queue (see socketWriter), records in writes of at most
 // maxWriteBytes, from a buffer borrowed from the server's pool, so an idle
 // member holds none. After a timeout it returns the unwritten rest of the
 // line it stopped in, or of the write, in a buffer of its own.
@@ -289,7 +288,7 @@ func (m *member) writeBatch(lines []string) ([]byte, error) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
-	if m.vec {
+	if m.plain.ok() {
 		w := m.pools.iovs.Get().(*writev)
 		defer m.pools.iovs.Put(w)
 		return m.plain.write(w, lines)

@@ -233,7 +233,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // the handshake's deadline, as it sends all of them to any other kind of
 // connection. It reports how many bytes it wrote.
 func (s *Server) sendFirst(c net.Conn) (int, error) {
-	return writeNow(c, s.first)
+	return newSocketWriter(c).writeNow(s.first)
 }
 
 func (s *Server) isClosing() bool {

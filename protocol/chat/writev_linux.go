@@ -15,37 +15,69 @@ import (
 // with its newline.
 const maxIovecs = 1024
 
-// plainWriter sends a plain member's lines with writev, straight from the
-// queued strings and each followed by a newline, which is their wire form
+// socketWriter writes to a TCP connection's socket itself. It sends a
+// plain member's lines with writev, straight from the queued strings and
+// each followed by a newline, which is their wire form
 // (protocol.PlainConn.AppendMessages): a line that goes to 199 members is
 // not copied into 199 buffers first, and a burst takes few system calls.
 // The iovec arrays come from the server's pool, because Go's own writev
 // (net.Buffers) keeps the largest array it ever used with each connection,
-// up to 16 KiB a member.
-type plainWriter struct {
-	rc            syscall.RawConn
-	local, remote net.Addr // for errors, as net.Conn's own writes give them
+// up to 16 KiB a member. It also writes a connection's first bytes
+// without waiting (writeNow).
+type socketWriter struct {
+	conn net.Conn
+	rc   syscall.RawConn // nil when conn is not TCP: none of this applies
 }
 
-// newPlainWriter returns the writer for a plain member on c, or false
-// when c is not TCP.
-func newPlainWriter(c net.Conn) (plainWriter, bool) {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return plainWriter{}, false
+// newSocketWriter returns the writer for c, which applies (ok) only when
+// c is TCP.
+func newSocketWriter(c net.Conn) socketWriter {
+	tc, isTCP := c.(*net.TCPConn)
+	if !isTCP {
+		return socketWriter{}
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return plainWriter{}, false
+		return socketWriter{}
 	}
-	return plainWriter{rc: rc, local: c.LocalAddr(), remote: c.RemoteAddr()}, true
+	return socketWriter{conn: c, rc: rc}
+}
+
+// ok reports whether the connection is TCP, which the writer applies to.
+func (p socketWriter) ok() bool { return p.rc != nil }
+
+// writeNow writes as much of b as the socket takes at once, and never
+// waits; it reports how much that was. It writes nothing unless ok.
+func (p socketWriter) writeNow(b []byte) (int, error) {
+	if !p.ok() {
+		return 0, nil
+	}
+	n, werr := 0, error(nil)
+	if err := p.rc.Write(func(fd uintptr) bool {
+		n, werr = unix.Write(int(fd), b)
+		return true // once: whatever did not go waits for the join
+	}); err != nil {
+		return 0, err
+	}
+	switch werr {
+	case nil:
+		return n, nil
+	case unix.EAGAIN, unix.EINTR:
+		return 0, nil
+	}
+	return 0, p.opError(os.NewSyscallError("write", werr))
+}
+
+// opError wraps err as net.Conn's own writes do.
+func (p socketWriter) opError(err error) error {
+	return &net.OpError{Op: "write", Net: "tcp", Source: p.conn.LocalAddr(), Addr: p.conn.RemoteAddr(), Err: err}
 }
 
 // newline ends every plain line. Its bytes are a constant's, which
 // writev only reads.
 const newline = "\n"
 
-// writev is one plainWriter.write under way. The pool keeps them with
+// writev is one socketWriter.write under way. The pool keeps them with
 // their iovec arrays, and their step bound once, so that a write
 // allocates nothing.
 type writev struct {
@@ -91,7 +123,7 @@ func (w *writev) send(fd uintptr) bool {
 		case unix.EAGAIN:
 			return false
 		default:
-			w.err = os.NewSyscallError("writev", errno) // wrapped by write
+			w.err = os.NewSyscallError("writev", errno)
 			return true
 		}
 		// Move past what went: whole lines, then part of one.
@@ -108,43 +140,15 @@ func (w *writev) send(fd uintptr) bool {
 	return true
 }
 
-// writeNow writes as much of b to c as its socket takes at once, and
-// never waits; it reports how much that was. It writes nothing to a
-// connection that is not TCP.
-func writeNow(c net.Conn, b []byte) (int, error) {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return 0, nil
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	n, werr := 0, error(nil)
-	if err := rc.Write(func(fd uintptr) bool {
-		n, werr = unix.Write(int(fd), b)
-		return true // once: whatever did not go waits for the join
-	}); err != nil {
-		return 0, err
-	}
-	switch werr {
-	case nil:
-		return n, nil
-	case unix.EAGAIN, unix.EINTR:
-		return 0, nil
-	}
-	return 0, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
-}
-
 // write sends lines under the connection's write deadline, with w from
 // the pool. When it fails part way through a line, rest is the unsent end
 // of that line and its newline, so that the member can be sent whole
 // lines, then why it was dropped (see member.writeLoop).
-func (p plainWriter) write(w *writev, lines []string) (rest []byte, err error) {
+func (p socketWriter) write(w *writev, lines []string) (rest []byte, err error) {
 	w.lines, w.line, w.off, w.err = lines, 0, 0, nil
 	err = p.rc.Write(w.step)
 	if err == nil && w.err != nil {
-		err = &net.OpError{Op: "write", Net: "tcp", Source: p.local, Addr: p.remote, Err: w.err}
+		err = p.opError(w.err)
 	}
 	if err != nil && w.off > 0 && isTimeout(err) {
 		l := lines[w.line]

@@ -66,7 +66,7 @@ func TestPlainWriterSendsEveryLine(t *testing.T) {
 	raw.(*net.TCPConn).SetWriteBuffer(4096)
 	pc := protocol.NewPlainConn(raw)
 	m := newMember(pc, raw, newWritePools(), queueLimits{}, time.Minute)
-	if !m.vec {
+	if !m.plain.ok() {
 		t.Fatal("a plain member on TCP does not write with writev")
 	}
 	lines := manyLines(3*maxIovecs/2 + 3)
@@ -130,7 +130,7 @@ func TestWriteVecOnlyOnTCP(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	m := newMember(protocol.NewPlainConn(a), a, newWritePools(), queueLimits{}, time.Minute)
-	if m.vec {
+	if m.plain.ok() {
 		t.Fatal("a member on a pipe writes with writev")
 	}
 	got := make(chan string, 1)
@@ -162,8 +162,8 @@ func firstDiff(a, b []byte) int {
 func TestPlainWriterAllocatesNothing(t *testing.T) {
 	raw, client := tcpPair(t, 0)
 	go io.Copy(io.Discard, client)
-	pw, ok := newPlainWriter(raw)
-	if !ok {
+	pw := newSocketWriter(raw)
+	if !pw.ok() {
 		t.Fatal("no writev on TCP")
 	}
 	w := newWritev()
@@ -188,7 +188,7 @@ func TestPlainWriterAllocatesNothing(t *testing.T) {
 func TestWriteNow(t *testing.T) {
 	raw, client := tcpPair(t, 0)
 	first := []byte(Banner + "\n")
-	if n, err := writeNow(raw, first); n != len(first) || err != nil {
+	if n, err := newSocketWriter(raw).writeNow(first); n != len(first) || err != nil {
 		t.Fatalf("writeNow to a new TCP connection: %d of %d bytes, %v", n, len(first), err)
 	}
 	got := make([]byte, len(first))
@@ -198,11 +198,11 @@ func TestWriteNow(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if n, err := writeNow(a, first); n != 0 || err != nil {
+	if n, err := newSocketWriter(a).writeNow(first); n != 0 || err != nil {
 		t.Fatalf("writeNow to a pipe: %d bytes, %v; want nothing written, no error", n, err)
 	}
 	raw.Close()
-	if n, err := writeNow(raw, first); n != 0 || err == nil {
+	if n, err := newSocketWriter(raw).writeNow(first); n != 0 || err == nil {
 		t.Fatalf("writeNow to a closed connection: %d bytes, %v; want an error", n, err)
 	}
 }
@@ -218,7 +218,9 @@ func TestWriterEndsWhenItsLastBatchTimesOut(t *testing.T) {
 			raw, client := tcpPair(t, 4096)
 			raw.(*net.TCPConn).SetWriteBuffer(4096)
 			m := newMember(protocol.NewPlainConn(raw), raw, newWritePools(), queueLimits{dropLines: 1 << 20, dropBytes: 1 << 30}, 100*time.Millisecond)
-			m.vec = m.vec && mode == "writev"
+			if mode != "writev" {
+				m.plain = socketWriter{}
+			}
 			ended := make(chan struct{})
 			go func() {
 				m.writeLoop()

@@ -10,16 +10,18 @@ import (
 // Elsewhere than on Linux, plain members write from a buffer, as secure
 // ones do, and the accept loop leaves the first bytes to the join.
 
-type plainWriter struct{}
+type socketWriter struct{}
 
 type writev struct{}
 
 func newWritev() *writev { return new(writev) }
 
-func newPlainWriter(net.Conn) (plainWriter, bool) { return plainWriter{}, false }
+func newSocketWriter(net.Conn) socketWriter { return socketWriter{} }
 
-func (plainWriter) write(*writev, []string) ([]byte, error) {
+func (socketWriter) ok() bool { return false }
+
+func (socketWriter) writeNow([]byte) (int, error) { return 0, nil }
+
+func (socketWriter) write(*writev, []string) ([]byte, error) {
 	return nil, errors.New("chat: writev is only used on Linux")
 }
-
-func writeNow(net.Conn, []byte) (int, error) { return 0, nil }

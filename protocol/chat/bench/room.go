@@ -178,9 +178,6 @@ func openRoom(ctx context.Context, mode chat.Mode, srv *chat.Server, addr string
 // protocol.Client's handshake, where the reference's clients use
 // crypto/tls.
 func join(ctx context.Context, mode chat.Mode, addr, name string) (client, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	nc, err := dialLoopback(ctx, addr)
 	if err != nil {
 		return nil, err
