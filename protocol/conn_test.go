@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -269,10 +270,11 @@ func TestHandshakerServesMany(t *testing.T) {
 				// writes the hello on accept does.
 				var srv *Conn
 				var err error
+				hello := h.NewHello()
 				if i%2 == 0 {
 					srv, err = h.Handshake(c)
-				} else if _, err = c.Write(h.Hello()); err == nil {
-					srv, err = h.Finish(c)
+				} else if _, err = c.Write(hello); err == nil {
+					srv, err = h.Finish(c, hello)
 				}
 				if err != nil {
 					return
@@ -629,14 +631,15 @@ func TestFinishHasADeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, s := tcpPair(t)
-	if _, err := s.Write(h.Hello()); err != nil {
+	hello := h.NewHello()
+	if _, err := s.Write(hello); err != nil {
 		t.Fatal(err)
 	}
 	// Without a deadline Finish would wait for ever: the client hangs up
 	// after a minute, so that such a Finish fails instead.
 	hangUp := time.AfterFunc(time.Minute, func() { c.Close() })
 	defer hangUp.Stop()
-	if _, err := h.Finish(s); err == nil || !strings.Contains(err.Error(), "timed out") {
+	if _, err := h.Finish(s, hello); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("Finish with a silent client: %v, want a timeout", err)
 	}
 }
@@ -661,4 +664,52 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	}
 	t.Cleanup(func() { server.Close() })
 	return client, server
+}
+
+// TestClientRefusesVersion1: a version 1 hello has no random, so its
+// sessions replay whole; a client refuses it and sends nothing.
+func TestClientRefusesVersion1(t *testing.T) {
+	key := testKey(t, "server-key.pem")
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, s := tcpPair(t)
+	if _, err := s.Write(AppendRecord(nil, TypeHello, append([]byte("CLAB\x01\x01"), der...))); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Client(c, ClientConfig{})
+	if err == nil || !strings.Contains(err.Error(), "version 1") {
+		t.Fatalf("Client with a version 1 hello: %v", err)
+	}
+	c.Close()
+	got, err := io.ReadAll(s)
+	if err != nil || len(got) > 0 {
+		t.Fatalf("the client sent %d bytes (%v), want none", len(got), err)
+	}
+}
+
+// TestEveryHelloHasItsOwnRandom: the random is what keeps one session's
+// keys from opening another's.
+func TestEveryHelloHasItsOwnRandom(t *testing.T) {
+	h, err := NewHandshaker(ServerConfig{Key: testKey(t, "server-key.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 100 {
+		rec := h.NewHello()
+		_, body, _, err := ParseRecord(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hello, err := ParseHello(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[string(hello.Random)] {
+			t.Fatalf("random %x repeated", hello.Random)
+		}
+		seen[string(hello.Random)] = true
+	}
 }

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -68,13 +69,13 @@ func Server(c net.Conn, cfg ServerConfig) (*Conn, error) {
 }
 
 // Handshaker runs the server side of handshakes with one key and suite.
-// It makes the hello record once, where Server makes it for every
-// connection: marshalling the key is most of what a server does before
-// the key exchange comes.
+// It marshals the key once, where Server does it for every connection:
+// that is most of what a server does before the key exchange comes. Each
+// connection's hello is that one with a fresh random.
 type Handshaker struct {
 	cfg   ServerConfig
 	suite CipherSuite
-	hello []byte // the hello record; written, never changed
+	hello []byte // the hello record with a zero random; never changed
 }
 
 // NewHandshaker checks cfg and makes its hello.
@@ -86,7 +87,7 @@ func NewHandshaker(cfg ServerConfig) (*Handshaker, error) {
 	if h.suite == nil {
 		h.suite = AES128GCM()
 	}
-	body, err := MarshalHello(&cfg.Key.PublicKey, h.suite.ID())
+	body, err := marshalHello(&cfg.Key.PublicKey, h.suite.ID(), make([]byte, RandomSize))
 	if err != nil {
 		return nil, err
 	}
@@ -98,27 +99,35 @@ func NewHandshaker(cfg ServerConfig) (*Handshaker, error) {
 // call from many goroutines at once.
 func (h *Handshaker) Handshake(c net.Conn) (*Conn, error) {
 	c.SetDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
-	if _, err := c.Write(h.hello); err != nil {
+	hello := h.NewHello()
+	if _, err := c.Write(hello); err != nil {
 		return nil, fmt.Errorf("protocol: send hello: %w", err)
 	}
-	return h.finish(c)
+	return h.finish(c, hello)
 }
 
-// Hello is the hello record, the handshake's first bytes, for a server
-// that writes them itself (the moment it accepts a connection, say), then
-// calls Finish. It must not be changed.
-func (h *Handshaker) Hello() []byte { return h.hello }
+// helloRandomAt is where the random starts in a hello record.
+const helloRandomAt = RecordHeaderLen + helloFixedLen
 
-// Finish runs the rest of a handshake whose Hello has been written.
-// What is left only reads, so only reads get the deadline.
-func (h *Handshaker) Finish(c net.Conn) (*Conn, error) {
+// NewHello is a hello record with a fresh random, the handshake's first
+// bytes, for a server that writes them itself (the moment it accepts a
+// connection, say), then calls Finish with the same record.
+func (h *Handshaker) NewHello() []byte {
+	hello := bytes.Clone(h.hello)
+	rand.Read(hello[helloRandomAt : helloRandomAt+RandomSize])
+	return hello
+}
+
+// Finish runs the rest of a handshake whose hello, from NewHello, has
+// been written. What is left only reads, so only reads get the deadline.
+func (h *Handshaker) Finish(c net.Conn, hello []byte) (*Conn, error) {
 	c.SetReadDeadline(time.Now().Add(timeoutOr(h.cfg.Timeout)))
-	return h.finish(c)
+	return h.finish(c, hello)
 }
 
-// finish reads the key exchange and makes the session, under the deadline
-// its caller set.
-func (h *Handshaker) finish(c net.Conn) (*Conn, error) {
+// finish reads the key exchange and makes the session for hello, the
+// record sent, under the deadline its caller set.
+func (h *Handshaker) finish(c net.Conn, hello []byte) (*Conn, error) {
 	conn := newConn(c, h.suite)
 	// The header alone says whether this is the key exchange: a peer
 	// announcing anything else is refused before its body is read.
@@ -137,7 +146,7 @@ func (h *Handshaker) finish(c net.Conn) (*Conn, error) {
 	if err != nil || len(sessionKey) != SessionKeySize {
 		return nil, fmt.Errorf("protocol: key exchange: %w", ErrBadRecord)
 	}
-	transcript := Transcript(h.hello, AppendRecord(nil, TypeKeyExchange, kex))
+	transcript := Transcript(hello, AppendRecord(nil, TypeKeyExchange, kex))
 	c2s, s2c, err := DeriveKeys(sessionKey, transcript)
 	if err != nil {
 		return nil, err
@@ -175,6 +184,9 @@ func Client(c net.Conn, cfg ClientConfig) (*Conn, Hello, error) {
 	hello, err := ParseHello(body)
 	if err != nil {
 		return nil, hello, err
+	}
+	if hello.Version != Version {
+		return nil, hello, fmt.Errorf("%w: the server speaks version %d, whose sessions can be recorded and replayed whole; this client speaks %d only", ErrBadHello, hello.Version, Version)
 	}
 	for _, s := range suites {
 		if s.ID() == hello.Suite {

@@ -146,9 +146,19 @@ func TestHelloRoundTripAndPrefixes(t *testing.T) {
 	}
 	other := testKey(t, "other-key.pem")
 	body, _ := MarshalHello(&other.PublicKey, SuiteAES128GCM)
-	body[4] = 2
+	h, err := ParseHello(body)
+	if err != nil || h.Version != Version || !bytes.Equal(h.Random, body[6:6+RandomSize]) || !bytes.Equal(h.KeyDER, body[KeyOffset(Version):]) {
+		t.Fatalf("version 2 fields: %+v %v", h, err)
+	}
+	body[4] = 3
 	if _, err := ParseHello(body); !errors.Is(err, ErrBadHello) {
-		t.Errorf("version 2 accepted: %v", err)
+		t.Errorf("version 3 accepted: %v", err)
+	}
+	// Version 1 had no random. A dissector still reads it; Client
+	// refuses it (TestClientRefusesVersion1).
+	v1 := append([]byte("CLAB\x01\x01"), h.KeyDER...)
+	if h1, err := ParseHello(v1); err != nil || h1.Version != 1 || h1.Random != nil || !h1.PublicKey.Equal(&other.PublicKey) {
+		t.Errorf("version 1: %+v %v", h1, err)
 	}
 }
 

@@ -122,6 +122,9 @@ func checkHandshakeVector(t *testing.T, v vector, key *rsa.PrivateKey) {
 	if hello.Suite != SuiteAES128GCM || hello.Version != Version {
 		t.Errorf("hello suite %v version %d", hello.Suite, hello.Version)
 	}
+	if !bytes.Equal(hello.Random, v.hex(t, "server-random")) {
+		t.Errorf("server random %x", hello.Random)
+	}
 	h, wrapped, _, err := ParseRecord(kexRec)
 	if err != nil || h.Type != TypeKeyExchange {
 		t.Fatalf("key exchange record: %v %v", h, err)
@@ -186,7 +189,11 @@ func writeVectors(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("# chatlab protocol test vectors. Hex unless noted. Server key: testdata/server-key.pem.\n")
 	b.WriteString("# See PROTOCOL.md for the layouts and the key schedule.\n\n")
-	helloBody, err := MarshalHello(&key.PublicKey, SuiteAES128GCM)
+	random := make([]byte, RandomSize)
+	for i := range random {
+		random[i] = byte(0x20 + i)
+	}
+	helloBody, err := marshalHello(&key.PublicKey, SuiteAES128GCM, random)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +209,8 @@ func writeVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(&b, "name: handshake\nkind: handshake\nfingerprint: %s\nhello-record: %x\nsession-key: %x\nkey-exchange-record: %x\ntranscript: %x\nclient-to-server-key: %x\nserver-to-client-key: %x\n\n",
-		FingerprintDER(helloBody[helloFixedLen:]), helloRec, sessionKey, kexRec, tr, c2s, s2c)
+	fmt.Fprintf(&b, "name: handshake\nkind: handshake\nfingerprint: %s\nserver-random: %x\nhello-record: %x\nsession-key: %x\nkey-exchange-record: %x\ntranscript: %x\nclient-to-server-key: %x\nserver-to-client-key: %x\n\n",
+		FingerprintDER(helloBody[KeyOffset(Version):]), random, helloRec, sessionKey, kexRec, tr, c2s, s2c)
 	data := []struct {
 		name string
 		key  []byte

@@ -195,3 +195,19 @@ func checkWidth(t *testing.T, name, out string) {
 		}
 	}
 }
+
+// TestVersion1CaptureStillOpens: a capture made before the hello had a
+// random is still dissected and opened with --key, and says why such a
+// session is weaker.
+func TestVersion1CaptureStillOpens(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "secure-v1.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := runFile(t, data, Config{Follow: true, Key: loadTestKey(t)})
+	for _, want := range []string{"hello: CLAB version 1", "no server random", "hunter2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in:\n%s", want, got)
+		}
+	}
+}

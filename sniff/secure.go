@@ -67,7 +67,13 @@ func (t *Tap) hello(c *conn, record, body []byte) {
 		t.note(event.WarnMalformed, "malformed hello: "+err.Error())
 		return
 	}
-	t.field("public key", offBody+6, len(hello.KeyDER), event.ShowText, uint64(hello.PublicKey.N.BitLen()),
+	if hello.Random != nil {
+		t.field("random", offBody+6, len(hello.Random), event.ShowHex, 0,
+			"fresh for each connection: this session's keys are its own")
+	} else {
+		t.note(event.WarnOldVersion, "version 1: no server random, so this whole session can be recorded and replayed; chatlab clients now refuse it")
+	}
+	t.field("public key", offBody+protocol.KeyOffset(hello.Version), len(hello.KeyDER), event.ShowText, uint64(hello.PublicKey.N.BitLen()),
 		protocol.FingerprintDER(hello.KeyDER))
 	if hello.Suite.Weak() {
 		t.note(event.WarnWeakSuite, "weak suite: "+hello.Suite.String())

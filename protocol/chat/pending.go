@@ -18,9 +18,11 @@ type joining struct {
 	naming      atomic.Bool   // the server is waiting for the name
 	typing      atomic.Bool   // a byte of the name has come
 	evicted     atomic.Bool   // closed to make room for a newer one
-	// firstSent is how much of the server's first bytes, the hello or
-	// the banner, the accept loop wrote (see Server.sendFirst), and
-	// firstErr why it wrote no more, if it failed.
+	// first are the server's first bytes, its hello (fresh for each
+	// connection) or its banner; firstSent is how much of them the accept
+	// loop wrote (see Server.sendFirst), and firstErr why it wrote no
+	// more, if it failed.
+	first     []byte
 	firstSent int
 	firstErr  error
 }

@@ -101,8 +101,9 @@ type Server struct {
 	room *room
 	log  *log.Logger
 
-	// first is what the server sends every connection first: the
-	// banner, or the hello record. It is never changed.
+	// first is what a plain server sends every connection first: the
+	// banner. It is never changed. A secure one sends each connection a
+	// hello of its own (Handshaker.NewHello).
 	first []byte
 	// pools hold the members' write buffers, so a member between bursts
 	// holds none.
@@ -168,7 +169,7 @@ func NewServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chat: %w", err)
 		}
-		s.handshaker, s.first = h, h.Hello()
+		s.handshaker = h
 	}
 	return s, nil
 }
@@ -219,7 +220,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		if old := s.admit(j); old != nil {
 			s.log.Printf("%s: closed while joining, to make room: %d connections were joining", old.RemoteAddr(), s.cfg.MaxPending)
 		}
-		j.firstSent, j.firstErr = s.sendFirst(c)
+		j.first = s.first
+		if s.handshaker != nil {
+			j.first = s.handshaker.NewHello()
+		}
+		j.firstSent, j.firstErr = s.sendFirst(c, j.first)
 		go s.handle(c, j)
 	}
 }
@@ -232,8 +237,8 @@ func (s *Server) Serve(ln net.Listener) error {
 // all, and whatever it does not take, its join's goroutine sends, under
 // the handshake's deadline, as it sends all of them to any other kind of
 // connection. It reports how many bytes it wrote.
-func (s *Server) sendFirst(c net.Conn) (int, error) {
-	return newSocketWriter(c).writeNow(s.first)
+func (s *Server) sendFirst(c net.Conn, first []byte) (int, error) {
+	return newSocketWriter(c).writeNow(first)
 }
 
 func (s *Server) isClosing() bool {
@@ -561,7 +566,7 @@ func (s *Server) firstName() string {
 // open runs the handshake for the server's mode.
 func (s *Server) open(c *joining) (protocol.MessageConn, error) {
 	err := c.firstErr
-	if rest := s.first[c.firstSent:]; err == nil && len(rest) > 0 {
+	if rest := c.first[c.firstSent:]; err == nil && len(rest) > 0 {
 		c.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 		_, err = c.Write(rest)
 		c.SetWriteDeadline(time.Time{})
@@ -574,7 +579,7 @@ func (s *Server) open(c *joining) (protocol.MessageConn, error) {
 		pc.ShareReadBuffers(s.reads)
 		return pc, nil
 	}
-	conn, err := s.handshaker.Finish(c)
+	conn, err := s.handshaker.Finish(c, c.first)
 	if conn != nil {
 		conn.ShareReadBuffers(s.reads)
 	}

@@ -211,7 +211,7 @@ const (
 // Field is a named range of a unit's bytes.
 type Field struct {
 	// Name is short, lowercase and stable: "type", "length", "nonce",
-	// "seq", "ciphertext", "tag", "magic", "version", "suite",
+	// "seq", "ciphertext", "tag", "magic", "version", "suite", "random",
 	// "public key", "wrapped key", "iv", "pem".
 	Name     string
 	Off, Len int
@@ -283,16 +283,17 @@ type WarnKind uint8
 
 // Warning kinds.
 const (
-	WarnIVReuse   WarnKind = iota // an IV or nonce repeated under one key
-	WarnWeakSuite                 // the server chose a lesson-only weak suite
-	WarnNoMAC                     // records carry no authentication
-	WarnBadRecord                 // a record did not open under its key
-	WarnWrongKey                  // the key given is not this server's
-	WarnMalformed                 // a unit that breaks its format
-	WarnGap                       // bytes were not captured
-	WarnCut                       // a packet was cut short by the snap length
-	WarnOverflow                  // more connections than a run dissects
-	WarnNoReuse                   // cribs were given, but no IV repeated
+	WarnIVReuse    WarnKind = iota // an IV or nonce repeated under one key
+	WarnWeakSuite                  // the server chose a lesson-only weak suite
+	WarnNoMAC                      // records carry no authentication
+	WarnBadRecord                  // a record did not open under its key
+	WarnWrongKey                   // the key given is not this server's
+	WarnMalformed                  // a unit that breaks its format
+	WarnGap                        // bytes were not captured
+	WarnCut                        // a packet was cut short by the snap length
+	WarnOverflow                   // more connections than a run dissects
+	WarnNoReuse                    // cribs were given, but no IV repeated
+	WarnOldVersion                 // a version 1 hello, with no server random
 )
 
 // Warning is something a person should notice. Text is one sentence.

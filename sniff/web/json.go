@@ -182,7 +182,7 @@ func kindKey(k event.Kind) string {
 	return "unknown"
 }
 
-var warnKinds = [...]string{"iv-reuse", "weak-suite", "no-mac", "bad-record", "wrong-key", "malformed", "gap", "cut", "overflow", "no-reuse"}
+var warnKinds = [...]string{"iv-reuse", "weak-suite", "no-mac", "bad-record", "wrong-key", "malformed", "gap", "cut", "overflow", "no-reuse", "old-version"}
 
 func warnKey(k event.WarnKind) string {
 	if int(k) < len(warnKinds) {

@@ -37,6 +37,7 @@ local PEM_BEGIN = "-----BEGIN PUBLIC KEY-----"
 local PEM_END = "-----END PUBLIC KEY-----"
 
 local TYPE_HELLO, TYPE_KEX, TYPE_DATA = 0x01, 0x02, 0x17
+local HELLO_RANDOM_LEN = 32
 local SUITE_GCM, SUITE_FIXED_IV, SUITE_CBC = 0x01, 0x81, 0x82
 
 local record_types = {
@@ -235,6 +236,8 @@ local F = {
     version = ProtoField.uint8("chatlab.version", "Version", base.DEC),
     suite = ProtoField.uint8("chatlab.suite", "Cipher suite", base.HEX, suites),
     weak = ProtoField.bool("chatlab.weak", "Weak suite (lessons only)"),
+    random = ProtoField.bytes("chatlab.random", "Server random", base.NONE,
+        "32 bytes, fresh for each connection (version 2): they make the session's keys its own"),
     key = ProtoField.bytes("chatlab.key", "Server public key (DER SubjectPublicKeyInfo)"),
     key_bits = ProtoField.uint32("chatlab.key_bits", "RSA key size (bits)", base.DEC),
     key_exponent = ProtoField.uint32("chatlab.key_exponent", "RSA public exponent", base.DEC),
@@ -283,8 +286,11 @@ local E = {
         expert.group.SECURITY, expert.severity.NOTE),
     no_fingerprint = ProtoExpert.new("chatlab.no_fingerprint", "Fingerprint not computed",
         expert.group.UNDECODED, expert.severity.NOTE),
+    old_version = ProtoExpert.new("chatlab.old_version", "Version 1: no server random",
+        expert.group.SECURITY, expert.severity.WARN),
 }
-chatlab.experts = { E.weak, E.nonce_reuse, E.seq_mismatch, E.malformed, E.plaintext, E.no_fingerprint }
+chatlab.experts = { E.weak, E.nonce_reuse, E.seq_mismatch, E.malformed, E.plaintext, E.no_fingerprint,
+    E.old_version }
 
 local CE = {
     iv_reuse = ProtoExpert.new("chatlab_c.iv_reuse", "IV reuse",
@@ -484,9 +490,18 @@ local function dissect_hello(tvb, pinfo, item, st, f, body_off, blen)
         si:add_proto_expert_info(E.weak, "weak lesson suite: " .. (suites[suite] or "unknown") ..
             "; a default client refuses it")
     end
-    if blen > 6 then
-        local der = tvb:raw(body_off + 6, blen - 6)
-        local ki = item:add(F.key, tvb(body_off + 6, blen - 6))
+    -- Version 2 puts a 32-byte random before the key; version 1 had none.
+    local key_off = 6
+    if tvb(body_off + 4, 1):uint() == 1 then
+        item:add_proto_expert_info(E.old_version,
+            "version 1: no server random, so this whole session can be recorded and replayed")
+    elseif blen >= 6 + HELLO_RANDOM_LEN then
+        item:add(F.random, tvb(body_off + 6, HELLO_RANDOM_LEN))
+        key_off = 6 + HELLO_RANDOM_LEN
+    end
+    if blen > key_off then
+        local der = tvb:raw(body_off + key_off, blen - key_off)
+        local ki = item:add(F.key, tvb(body_off + key_off, blen - key_off))
         local bits, e = rsa_key(der)
         if bits then
             ki:append_text(" (RSA-" .. bits .. ")")
