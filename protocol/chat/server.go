@@ -580,6 +580,8 @@ func (s *Server) open(c *joining) (protocol.MessageConn, error) {
 		return pc, nil
 	}
 	conn, err := s.handshaker.Finish(c, c.first)
+	// The member keeps c, so it would keep its hello too.
+	c.first = nil
 	if conn != nil {
 		conn.ShareReadBuffers(s.reads)
 	}
