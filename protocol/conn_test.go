@@ -679,7 +679,7 @@ func TestClientRefusesVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = Client(c, ClientConfig{})
-	if err == nil || !strings.Contains(err.Error(), "version 1") {
+	if !errors.Is(err, ErrOldServer) || !strings.Contains(err.Error(), "version 1") {
 		t.Fatalf("Client with a version 1 hello: %v", err)
 	}
 	c.Close()

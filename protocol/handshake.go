@@ -16,6 +16,10 @@ import (
 // due: it runs in plain mode, or it is a person with netcat.
 var ErrPlainPeer = errors.New("protocol: the peer speaks plain text, not secure records")
 
+// ErrOldServer means the server's hello is of an older protocol version,
+// which a client refuses (see Version).
+var ErrOldServer = errors.New("protocol: the server runs an older protocol version")
+
 // ErrNotSecureServer means the server's first bytes were neither a hello
 // nor text.
 var ErrNotSecureServer = errors.New("protocol: the server did not send a chatlab hello")
@@ -186,7 +190,7 @@ func Client(c net.Conn, cfg ClientConfig) (*Conn, Hello, error) {
 		return nil, hello, err
 	}
 	if hello.Version != Version {
-		return nil, hello, fmt.Errorf("%w: the server speaks version %d, whose sessions can be recorded and replayed whole; this client speaks %d only", ErrBadHello, hello.Version, Version)
+		return nil, hello, fmt.Errorf("%w: it speaks version %d, whose sessions can be recorded and replayed whole; this client speaks %d only", ErrOldServer, hello.Version, Version)
 	}
 	for _, s := range suites {
 		if s.ID() == hello.Suite {
